@@ -1,0 +1,35 @@
+# One-command set-up: `make test` and `make demo` build .venv from scratch when needed.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup test demo bench lint clean
+
+setup: $(STAMP)
+
+# torch is pinned to the CPU wheel that this machine carries; users elsewhere get torch>=2.2.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev,draw]'
+	@command -v dot >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && (apt-get install -y -q graphviz >/dev/null 2>&1 || sudo -n apt-get install -y -q graphviz >/dev/null 2>&1) || echo "note: graphviz 'dot' not installed; 'rasp draw' will explain how to get it")
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+demo: $(STAMP)
+	$(VENV)/bin/rasp run programs/sort.rasp --input "hello"
+	$(VENV)/bin/rasp run programs/reverse.rasp --input "hello" --json
+	$(VENV)/bin/rasp compile programs/reverse.rasp --vocab a,b,c,d,e,h,l,o --max-len 8 -o /tmp/rasp-demo-reverse.pt
+
+bench: $(STAMP)
+	$(PY) bench/bench.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rasp tests bench
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,21 @@
+"""rasp: the RASP language (Weiss et al. 2021): interpreter, REPL and a compiler to torch weights.
+
+    import rasp
+    prog = rasp.load("programs/sort.rasp")
+    prog("hello")                      # interpret
+    model = rasp.compile(prog, vocab="abcdehlo", max_len=8)   # exact transformer weights
+"""
+
+from .errors import RaspError
+from .evaluate import evaluate_batch
+from .program import Program, evaluate_source as evaluate, from_source, load
+
+__all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile"]
+__version__ = "0.1.0"
+
+
+def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
+    """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler."""
+    from .compiler import compile_program
+
+    return compile_program(program, vocab=vocab, max_len=max_len, **options)

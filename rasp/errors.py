@@ -1,0 +1,93 @@
+"""The RaspError hierarchy: every mistake a user can make surfaces as one of these.
+
+Errors carry a SourcePos so the CLI and REPL can point at the offending text;
+nothing a user types should ever reach them as a Python traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourcePos:
+    file: str | None
+    line: int
+    column: int
+    source_line: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        return f"{where}:{self.line}:{self.column}"
+
+
+class RaspError(Exception):
+    """Base class for all user-facing errors."""
+
+    kind = "error"
+
+    def __init__(self, message: str, pos: SourcePos | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+        self.hint = hint
+
+    def with_pos(self, pos: SourcePos | None) -> RaspError:
+        """Attach a position if the error does not have one yet."""
+        if self.pos is None and pos is not None:
+            self.pos = pos
+        return self
+
+    def format(self) -> str:
+        head = f"{self.pos}: " if self.pos else ""
+        lines = [f"{head}{self.kind}: {self.message}"]
+        if self.pos and self.pos.source_line is not None:
+            text = self.pos.source_line.rstrip("\n").expandtabs(1)
+            lines.append(f"    {text}")
+            lines.append("    " + " " * max(self.pos.column - 1, 0) + "^")
+        if self.hint:
+            lines.append(f"  hint: {self.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class RaspSyntaxError(RaspError):
+    kind = "syntax error"
+
+
+class RaspNameError(RaspError):
+    kind = "name error"
+
+
+class RaspTypeError(RaspError):
+    kind = "type error"
+
+
+class RaspValueError(RaspError):
+    kind = "value error"
+
+
+class RaspArgumentError(RaspError):
+    kind = "argument error"
+
+
+class RaspRecursionError(RaspError):
+    kind = "recursion error"
+
+
+class RaspInputError(RaspError):
+    """Bad input sequence: empty, too long, or tokens of the wrong type."""
+
+    kind = "input error"
+
+
+class RaspLoadError(RaspError):
+    kind = "load error"
+
+
+class RaspCompileError(RaspError):
+    """A program (or part of it) lies outside the compilable subset."""
+
+    kind = "compile error"

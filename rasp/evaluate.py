@@ -1,0 +1,325 @@
+"""Vectorised evaluation of RASP graphs with numpy, over positions and over a batch.
+
+Every s-op value is a (batch, length) array; every selector a (batch, query, key)
+boolean array. Element-wise maps run once per *distinct* input combination
+(np.unique), so arbitrary Python functions stay cheap on large batches.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from .errors import RaspInputError, RaspTypeError, RaspValueError
+from .graph import build_graph, topological_exprs
+from .sops import (
+    Aggregate,
+    Comparison,
+    Constant,
+    Indices,
+    Length,
+    Map,
+    RASPExpr,
+    Select,
+    SelectorAnd,
+    SelectorNot,
+    SelectorOr,
+    SelectorWidth,
+    SequenceMap,
+    SOp,
+    Tokens,
+)
+
+MAX_INPUT_LENGTH = 2048
+# Bound on batch * length * length booleans held at once, so big batches stay in memory.
+_CHUNK_CELLS = 4_000_000
+
+Input = str | Sequence[Any]
+
+
+def tokenize(raw: Input) -> list[Any]:
+    """A string is one token per character; a list is one token per item."""
+    if isinstance(raw, str):
+        tokens = list(raw)
+    elif isinstance(raw, np.ndarray):
+        tokens = raw.tolist()
+    elif isinstance(raw, (list, tuple)):
+        tokens = list(raw)
+    else:
+        raise RaspInputError(f"input must be a string or a list of tokens, got {type(raw).__name__}")
+    if not tokens:
+        raise RaspInputError("input is empty: RASP programs need at least one token")
+    if len(tokens) > MAX_INPUT_LENGTH:
+        raise RaspInputError(
+            f"input has {len(tokens)} tokens; the limit is {MAX_INPUT_LENGTH}",
+            hint="evaluate long inputs in pieces, or raise rasp.evaluate.MAX_INPUT_LENGTH",
+        )
+    for t in tokens:
+        if not isinstance(t, (str, int, float, bool, np.generic)):
+            raise RaspInputError(f"tokens must be strings, numbers or booleans, got {t!r}")
+    return tokens
+
+
+def evaluate(expr: RASPExpr, raw: Input) -> list[Any]:
+    """Value of an s-op (a list) or selector (a query x key matrix) on one input."""
+    return evaluate_batch(expr, [raw])[0]
+
+
+def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
+    """Evaluate on many inputs; inputs of equal length are computed together."""
+    token_lists = [tokenize(r) for r in raws]
+    results: list[Any] = [None] * len(token_lists)
+    order = topological_exprs(build_graph(expr))
+    by_length: dict[int, list[int]] = {}
+    for i, toks in enumerate(token_lists):
+        by_length.setdefault(len(toks), []).append(i)
+    for n, members in by_length.items():
+        chunk = max(1, _CHUNK_CELLS // (n * n))
+        for start in range(0, len(members), chunk):
+            idx = members[start : start + chunk]
+            values = evaluate_arrays(order, [token_lists[i] for i in idx])
+            out = values[expr.id].tolist()
+            for i, row in zip(idx, out):
+                results[i] = row
+    return results
+
+
+def evaluate_trace(expr: RASPExpr, raw: Input) -> dict[RASPExpr, list[Any]]:
+    """The value of every node in the program on one input (for display and drawing)."""
+    order = topological_exprs(build_graph(expr))
+    values = evaluate_arrays(order, [tokenize(raw)])
+    return {e: values[e.id][0].tolist() for e in order}
+
+
+def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
+    """Equal-length token lists as one (batch, length) array of a single value type."""
+    flat = [t for toks in token_lists for t in toks]
+    kinds = {_kind_of(t) for t in flat}
+    if kinds <= {"bool"}:
+        dtype: Any = bool
+    elif kinds <= {"int", "bool"}:
+        dtype = np.int64
+    elif kinds <= {"int", "float", "bool"}:
+        dtype = np.float64
+    elif kinds == {"str"}:
+        dtype = str
+    else:
+        raise RaspInputError("input mixes strings and numbers; use one token type per input")
+    return np.array(token_lists, dtype=dtype)
+
+
+def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[Any]]) -> dict[int, np.ndarray]:
+    """Run `order` (a topological order) on a batch of equal-length inputs."""
+    raw = token_array(token_lists)
+    batch, n = raw.shape
+    values: dict[int, np.ndarray] = {}
+    for expr in order:
+        values[expr.id] = _evaluate_node(expr, values, raw, batch, n)
+    return values
+
+
+def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarray, batch: int, n: int) -> np.ndarray:
+    if isinstance(expr, Tokens):
+        return _convert_tokens(raw, expr)
+    if isinstance(expr, Indices):
+        return np.broadcast_to(np.arange(n, dtype=np.int64), (batch, n)).copy()
+    if isinstance(expr, Length):
+        return np.full((batch, n), n, dtype=np.int64)
+    if isinstance(expr, Constant):
+        return np.full((batch, n), expr.value, dtype=_dtype_for([expr.value], expr))
+    if isinstance(expr, Map):
+        return apply_elementwise(expr, expr.fn, [values[expr.inner.id]])
+    if isinstance(expr, SequenceMap):
+        return apply_elementwise(expr, expr.fn, [values[s.id] for s in expr.inputs])
+    if isinstance(expr, Select):
+        return _select(expr, values[expr.keys.id], values[expr.queries.id])
+    if isinstance(expr, SelectorAnd):
+        return values[expr.left.id] & values[expr.right.id]
+    if isinstance(expr, SelectorOr):
+        return values[expr.left.id] | values[expr.right.id]
+    if isinstance(expr, SelectorNot):
+        return ~values[expr.inner.id]
+    if isinstance(expr, SelectorWidth):
+        return values[expr.selector.id].sum(axis=-1, dtype=np.int64)
+    if isinstance(expr, Aggregate):
+        return _aggregate(expr, values[expr.selector.id], values[expr.sop.id])
+    raise TypeError(f"unknown RASP node {type(expr).__name__}")
+
+
+def _kind_of(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (int, np.integer)):
+        return "int"
+    if isinstance(v, (float, np.floating)):
+        return "float"
+    if isinstance(v, (str, np.str_)):
+        return "str"
+    return type(v).__name__
+
+
+def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
+    kinds = {_kind_of(v) for v in results}
+    if kinds <= {"bool"}:
+        return bool
+    if kinds <= {"int", "bool"}:
+        if any(abs(int(v)) >= 2**62 for v in results):
+            raise RaspValueError(f"'{expr.name}' produces a number too large to represent", pos=expr.pos)
+        return np.int64
+    if kinds <= {"int", "float", "bool"}:
+        return np.float64
+    if kinds == {"str"}:
+        return str
+    shown = ", ".join(sorted(kinds))
+    raise RaspTypeError(
+        f"'{expr.name}' produces values of mixed or unsupported types ({shown}); "
+        "an s-op holds one type of value",
+        pos=expr.pos,
+    )
+
+
+def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
+    kind = expr.kind
+    try:
+        if kind == "str":
+            if raw.dtype == bool:
+                return np.where(raw, "True", "False")
+            return raw.astype(str)
+        if kind == "int":
+            if raw.dtype.kind == "f" and not np.all(raw == np.round(raw)):
+                raise ValueError("non-integer number")
+            return raw.astype(np.int64)
+        if kind == "float":
+            return raw.astype(np.float64)
+        if kind == "bool":
+            if raw.dtype.kind == "U":
+                lowered = np.char.lower(raw)
+                ok = np.isin(lowered, ["true", "false", "t", "f", "1", "0"])
+                if not ok.all():
+                    raise ValueError(f"not a boolean: {raw[~ok][0]!r}")
+                return np.isin(lowered, ["true", "t", "1"])
+            return raw.astype(bool)
+    except ValueError as e:
+        bad = str(e).split(":")[-1].strip()
+        raise RaspInputError(
+            f"tokens_{kind} needs {kind} tokens, but the input has {bad}",
+            pos=expr.pos,
+        ) from None
+    raise RaspInputError(f"unknown token type '{kind}'", pos=expr.pos)
+
+
+def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarray:
+    """Apply a Python function position-wise, calling it once per distinct argument tuple."""
+    shape = arrays[0].shape
+    uniques, codes = [], None
+    for a in arrays:
+        u, inv = np.unique(a.ravel(), return_inverse=True)
+        inv = inv.ravel().astype(np.int64)
+        uniques.append(u)
+        codes = inv if codes is None else codes * len(u) + inv
+    if not arrays:
+        return np.full(shape, fn())
+    combos, inverse = np.unique(codes, return_inverse=True)
+    radices = [len(u) for u in uniques]
+    results = []
+    for code in combos.tolist():
+        args = []
+        for u, r in zip(reversed(uniques), reversed(radices)):
+            args.append(u[code % r].item())
+            code //= r
+        args.reverse()
+        results.append(_call(expr, fn, args))
+    table = np.array(results, dtype=_dtype_for(results, expr))
+    return table[inverse.ravel()].reshape(shape)
+
+
+def _call(expr: SOp, fn: Any, args: list[Any]) -> Any:
+    from .errors import RaspError
+
+    try:
+        return fn(*args)
+    except RaspError as e:
+        raise e.with_pos(expr.pos)
+    except ZeroDivisionError:
+        raise RaspValueError(
+            f"division by zero in '{expr.name}' (on value {', '.join(map(repr, args))})", pos=expr.pos
+        ) from None
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError) as e:
+        raise RaspTypeError(
+            f"cannot compute '{expr.name}' on value {', '.join(map(repr, args))}: {e}", pos=expr.pos
+        ) from None
+
+
+def _select(expr: Select, keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    k = keys[:, None, :]
+    q = queries[:, :, None]
+    pred = expr.predicate
+    if pred is Comparison.TRUE:
+        return np.ones((keys.shape[0], queries.shape[1], keys.shape[1]), dtype=bool)
+    if pred is Comparison.FALSE:
+        return np.zeros((keys.shape[0], queries.shape[1], keys.shape[1]), dtype=bool)
+    if (keys.dtype.kind == "U") != (queries.dtype.kind == "U"):
+        if pred in (Comparison.EQ, Comparison.NEQ):
+            fill = pred is Comparison.NEQ
+            return np.full((keys.shape[0], queries.shape[1], keys.shape[1]), fill)
+        raise RaspTypeError(
+            f"select cannot compare strings with numbers using {pred.value} "
+            f"(keys '{expr.keys.name}', queries '{expr.queries.name}')",
+            pos=expr.pos,
+        )
+    return np.asarray(pred.numpy_fn(k, q), dtype=bool)
+
+
+def _aggregate(expr: Aggregate, sel: np.ndarray, vals: np.ndarray) -> np.ndarray:
+    width = sel.sum(axis=-1)
+    empty = width == 0
+    default = expr.default
+    if vals.dtype.kind in "iuf":
+        total = np.einsum("bqk,bk->bq", sel.astype(np.float64), vals.astype(np.float64))
+        out = total / np.maximum(width, 1)
+        if empty.any():
+            fill = 0 if default is None else default
+            if _kind_of(fill) == "str":
+                raise _default_mismatch(expr, fill)
+            out = np.where(empty, fill, out)
+            if vals.dtype.kind in "iu" and _kind_of(fill) in ("int", "bool") and (width <= 1).all():
+                return out.astype(np.int64)
+        if vals.dtype.kind in "iu" and (width <= 1).all():
+            return out.astype(np.int64)
+        return out
+    # Categorical values: a lone selected value, or several copies of one value.
+    first = np.take_along_axis(vals, sel.argmax(axis=-1), axis=1)
+    agree = (vals[:, None, :] == first[:, :, None]) | ~sel
+    conflict = ~agree.all(axis=-1)
+    if conflict.any():
+        b, q = map(int, np.argwhere(conflict)[0])
+        seen = sorted(set(vals[b][sel[b, q]].tolist()), key=str)[:3]
+        raise RaspValueError(
+            f"aggregate '{expr.name}' would average several different non-numeric values "
+            f"({', '.join(map(repr, seen))}) at position {q}; only numbers can be averaged",
+            pos=expr.pos,
+            hint="make the selector pick one position, or aggregate a numeric s-op",
+        )
+    if not empty.any():
+        return first
+    if default is None:
+        if vals.dtype == bool:
+            return np.where(empty, 0, first.astype(np.int64))
+        q = int(np.argwhere(empty)[0][1])
+        raise RaspValueError(
+            f"aggregate '{expr.name}' selects no position at query position {q} and has no default "
+            "for its non-numeric values",
+            pos=expr.pos,
+            hint="give a default: aggregate(selector, sop, default)",
+        )
+    if (_kind_of(default) == "str") != (vals.dtype.kind == "U"):
+        raise _default_mismatch(expr, default)
+    return np.where(empty, np.array(default, dtype=vals.dtype if vals.dtype.kind != "U" else str), first)
+
+
+def _default_mismatch(expr: Aggregate, default: Any) -> RaspTypeError:
+    return RaspTypeError(
+        f"aggregate '{expr.name}' has default {default!r}, which is not of the type of its values",
+        pos=expr.pos,
+    )

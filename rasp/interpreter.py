@@ -1,0 +1,524 @@
+"""Executes RASP statements: builds s-op graphs, binds names, runs functions and loads files.
+
+S-ops are lazy: executing `x = aggregate(...)` builds IR (`rasp.sops`); values
+come from `rasp.evaluate` when an input is given.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import ast
+from .errors import (
+    RaspArgumentError,
+    RaspError,
+    RaspLoadError,
+    RaspNameError,
+    RaspRecursionError,
+    RaspTypeError,
+    RaspValueError,
+    SourcePos,
+)
+from .evaluate import evaluate
+from .operators import (
+    binary,
+    contains,
+    indicator,
+    is_atom,
+    lift,
+    round_value,
+    select,
+    table_lookup,
+    to_sop,
+    type_name,
+    unary,
+)
+from .parser import parse
+from .sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
+
+MAX_CALL_DEPTH = 100
+STDLIB_DIR_NAME = "stdlib"
+
+
+def stdlib_dir() -> Path:
+    """The folder of `.rasp` library files: installed package data, or the repo's stdlib/."""
+    try:
+        import rasp.stdlib as pkg
+
+        return Path(pkg.__file__).parent
+    except ImportError:  # pragma: no cover - running from an unusual layout
+        return Path(__file__).resolve().parent.parent / STDLIB_DIR_NAME
+
+
+# --- runtime values -------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Function:
+    """A RASP function (from `def` or `lambda`), closing over its defining environment."""
+
+    name: str
+    params: list[str]
+    body: list[ast.Node] | ast.Node
+    env: Environment
+    pos: SourcePos | None = None
+
+    def __str__(self) -> str:
+        return f"function {self.name}({', '.join(self.params)})"
+
+
+@dataclass(eq=False)
+class Builtin:
+    name: str
+    fn: Callable[..., Any]
+    min_args: int
+    max_args: int
+    signature: str
+    doc: str = ""
+
+    def __str__(self) -> str:
+        return f"builtin {self.signature}"
+
+
+class _ReturnSignal(Exception):
+    def __init__(self, value: Any):
+        self.value = value
+
+
+@dataclass
+class Environment:
+    variables: dict[str, Any] = field(default_factory=dict)
+    parent: Environment | None = None
+
+    def lookup(self, name: str) -> Any:
+        env: Environment | None = self
+        while env is not None:
+            if name in env.variables:
+                return env.variables[name]
+            env = env.parent
+        raise KeyError(name)
+
+    def has(self, name: str) -> bool:
+        try:
+            self.lookup(name)
+        except KeyError:
+            return False
+        return True
+
+    def all_names(self) -> list[str]:
+        names: dict[str, None] = {}
+        env: Environment | None = self
+        while env is not None:
+            names.update(dict.fromkeys(env.variables))
+            env = env.parent
+        return list(names)
+
+    def child(self) -> Environment:
+        return Environment(parent=self)
+
+
+@dataclass
+class Result:
+    """What one statement produced, for the REPL to show."""
+
+    name: str
+    value: Any
+    pos: SourcePos | None = None
+
+
+# Names users may not rebind (`tokens` stays reassignable, as in the reference).
+RESERVED = {"indices", "length", "tokens_str", "tokens_int", "tokens_float", "tokens_bool", "True", "False"}
+
+
+class Interpreter:
+    def __init__(self, load_stdlib: bool = True):
+        self.builtins = Environment(_builtin_values(self))
+        self.globals = self.builtins.child()
+        self._depth = 0
+        self._loading: list[Path] = []
+        self._loaded_stdlib = False
+        if load_stdlib:
+            self.load_stdlib()
+
+    # --- files and sources ------------------------------------------------------------
+
+    def load_stdlib(self) -> None:
+        # rasplib first: the other library files build on it.
+        for path in sorted(stdlib_dir().glob("*.rasp"), key=lambda p: (p.stem != "rasplib", p.name)):
+            self.run_file(path)
+        self._loaded_stdlib = True
+
+    def run_file(self, path: str | Path, env: Environment | None = None) -> list[Result]:
+        path = Path(path)
+        try:
+            source = path.read_text()
+        except OSError as e:
+            raise RaspLoadError(f"cannot read {path}: {e.strerror or e}") from None
+        resolved = path.resolve()
+        if resolved in self._loading:
+            chain = " -> ".join(p.name for p in self._loading + [resolved])
+            raise RaspLoadError(f"circular load: {chain}")
+        self._loading.append(resolved)
+        try:
+            return self.run_source(source, str(path), env)
+        finally:
+            self._loading.pop()
+
+    def run_source(self, source: str, filename: str | None = None, env: Environment | None = None) -> list[Result]:
+        module = guarded(lambda: parse(source, filename))
+        return self.run_statements(module.statements, env or self.globals)
+
+    def run_statements(self, statements: list[ast.Node], env: Environment) -> list[Result]:
+        results: list[Result] = []
+        for stmt in statements:
+            results.extend(guarded(lambda: self.execute(stmt, env)))
+        return results
+
+    # --- statements ----------------------------------------------------------------------
+
+    def execute(self, stmt: ast.Node, env: Environment) -> list[Result]:
+        if isinstance(stmt, ast.Assign):
+            return self._assign(stmt, env)
+        if isinstance(stmt, ast.ExprStmt):
+            value = self.eval(stmt.expr, env)
+            name = stmt.expr.id if isinstance(stmt.expr, ast.Name) else "out"
+            env.variables["out"] = value
+            return [Result(name, value, stmt.pos)]
+        if isinstance(stmt, ast.FuncDef):
+            self._bind(env, stmt.name, Function(stmt.name, stmt.params, stmt.body, env, stmt.pos), stmt.pos)
+            return [Result(stmt.name, env.variables[stmt.name], stmt.pos)]
+        if isinstance(stmt, ast.ForLoop):
+            iterable = self.eval(stmt.iterable, env)
+            if not isinstance(iterable, (list, dict)):
+                raise RaspTypeError(f"for loops iterate over a list or dict, got a {type_name(iterable)}", pos=stmt.iterable.pos)
+            for item in list(iterable):
+                self._bind_iteration(env, stmt.names, item, stmt.pos)
+                for inner in stmt.body:
+                    self.execute(inner, env)
+            return []
+        if isinstance(stmt, ast.Load):
+            return self._load(stmt, env)
+        if isinstance(stmt, ast.Return):
+            raise _ReturnSignal(self._eval_many(stmt.values, env))
+        raise RaspError(f"unsupported statement {type(stmt).__name__}", pos=stmt.pos)
+
+    def _assign(self, stmt: ast.Assign, env: Environment) -> list[Result]:
+        value = self._eval_many(stmt.values, env)
+        if len(stmt.names) == 1:
+            pairs = [(stmt.names[0], value)]
+        else:
+            if not isinstance(value, list) or len(value) != len(stmt.names):
+                got = len(value) if isinstance(value, list) else 1
+                raise RaspValueError(f"expected {len(stmt.names)} values to unpack, got {got}", pos=stmt.pos)
+            pairs = list(zip(stmt.names, value))
+        for name, v in pairs:
+            self._bind(env, name, v, stmt.pos)
+        return [Result(name, v, stmt.pos) for name, v in pairs]
+
+    def _bind(self, env: Environment, name: str, value: Any, pos: SourcePos | None) -> None:
+        if name in RESERVED:
+            raise RaspNameError(f"'{name}' is a reserved name and cannot be assigned", pos=pos)
+        if isinstance(value, RASPExpr):
+            value.label = name
+        env.variables[name] = value
+
+    def _bind_iteration(self, env: Environment, names: list[str], item: Any, pos: SourcePos | None) -> None:
+        if len(names) == 1:
+            self._bind(env, names[0], item, pos)
+            return
+        if not isinstance(item, (list, str)) or len(item) != len(names):
+            raise RaspValueError(f"cannot unpack {item!r} into {len(names)} names", pos=pos)
+        for n, v in zip(names, item):
+            self._bind(env, n, v, pos)
+
+    def _load(self, stmt: ast.Load, env: Environment) -> list[Result]:
+        path = self._resolve_load(stmt.path, stmt.pos)
+        try:
+            self.run_file(path, env)
+        except RaspLoadError as e:
+            raise e.with_pos(stmt.pos)
+        return []
+
+    def _resolve_load(self, name: str, pos: SourcePos) -> Path:
+        candidates = [name, name + ".rasp"]
+        bases = []
+        if pos.file:
+            bases.append(Path(pos.file).parent)
+        bases += [Path.cwd(), stdlib_dir()]
+        for base in bases:
+            for c in candidates:
+                p = base / c
+                if p.is_file():
+                    return p
+        raise RaspLoadError(f"cannot find '{name}' to load (looked next to the file, in the current folder and in the stdlib)", pos=pos)
+
+    # --- expressions ---------------------------------------------------------------------
+
+    def _eval_many(self, exprs: list[ast.Node], env: Environment) -> Any:
+        values = [self.eval(e, env) for e in exprs]
+        return values[0] if len(values) == 1 else values
+
+    def eval(self, node: ast.Node, env: Environment) -> Any:
+        method = getattr(self, "_eval_" + type(node).__name__)
+        try:
+            return method(node, env)
+        except RaspError as e:
+            raise e.with_pos(node.pos)
+
+    def _eval_Literal(self, node: ast.Literal, env: Environment) -> Any:
+        return node.value
+
+    def _eval_Name(self, node: ast.Name, env: Environment) -> Any:
+        try:
+            return env.lookup(node.id)
+        except KeyError:
+            import difflib
+
+            close = difflib.get_close_matches(node.id, env.all_names(), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else None
+            raise RaspNameError(f"name '{node.id}' is not defined", pos=node.pos, hint=hint) from None
+
+    def _eval_ListLit(self, node: ast.ListLit, env: Environment) -> Any:
+        return [self.eval(i, env) for i in node.items]
+
+    def _eval_DictLit(self, node: ast.DictLit, env: Environment) -> Any:
+        result = {}
+        for k, v in node.pairs:
+            key = self.eval(k, env)
+            if not is_atom(key):
+                raise RaspTypeError(f"dict keys must be atoms, got a {type_name(key)}", pos=k.pos)
+            result[key] = self.eval(v, env)
+        return result
+
+    def _iterate(self, names: list[str], iterable_node: ast.Node, env: Environment) -> Iterator[Environment]:
+        iterable = self.eval(iterable_node, env)
+        if not isinstance(iterable, (list, dict)):
+            raise RaspTypeError(f"comprehensions iterate over a list or dict, got a {type_name(iterable)}", pos=iterable_node.pos)
+        for item in list(iterable):
+            inner = env.child()
+            self._bind_iteration(inner, names, item, iterable_node.pos)
+            yield inner
+
+    def _eval_ListComp(self, node: ast.ListComp, env: Environment) -> Any:
+        return [self.eval(node.value, inner) for inner in self._iterate(node.names, node.iterable, env)]
+
+    def _eval_DictComp(self, node: ast.DictComp, env: Environment) -> Any:
+        result = {}
+        for inner in self._iterate(node.names, node.iterable, env):
+            key = self.eval(node.key, inner)
+            if not is_atom(key):
+                raise RaspTypeError(f"dict keys must be atoms, got a {type_name(key)}", pos=node.key.pos)
+            result[key] = self.eval(node.value, inner)
+        return result
+
+    def _eval_BinOp(self, node: ast.BinOp, env: Environment) -> Any:
+        return binary(node.op, self.eval(node.left, env), self.eval(node.right, env), node.pos)
+
+    def _eval_UnaryOp(self, node: ast.UnaryOp, env: Environment) -> Any:
+        return unary(node.op, self.eval(node.operand, env), node.pos)
+
+    def _eval_Ternary(self, node: ast.Ternary, env: Environment) -> Any:
+        cond = self.eval(node.cond, env)
+        if isinstance(cond, Selector):
+            raise RaspTypeError("a selector cannot be a condition", pos=node.cond.pos)
+        if isinstance(cond, SOp):
+            then, otherwise = self.eval(node.then, env), self.eval(node.otherwise, env)
+            return lift(lambda c, a, b: a if c else b, [cond, then, otherwise], "if-else", node.pos)
+        # An atom condition only evaluates the branch taken, so recursion can stop.
+        return self.eval(node.then if cond else node.otherwise, env)
+
+    def _eval_Contains(self, node: ast.Contains, env: Environment) -> Any:
+        return contains(self.eval(node.item, env), self.eval(node.container, env), node.pos)
+
+    def _eval_SelectExpr(self, node: ast.SelectExpr, env: Environment) -> Any:
+        return select(self.eval(node.keys, env), self.eval(node.queries, env), node.op, node.pos)
+
+    def _eval_Lambda(self, node: ast.Lambda, env: Environment) -> Any:
+        return Function("lambda", node.params, node.body, env, node.pos)
+
+    def _eval_Index(self, node: ast.Index, env: Environment) -> Any:
+        target = self.eval(node.target, env)
+        index = self.eval(node.index, env)
+        pos = node.pos
+        if isinstance(target, SOp):
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise RaspTypeError(f"an s-op is indexed by an integer, got a {type_name(index)}", pos=pos)
+            where: Any = index
+            if index < 0:
+                where = binary("+", Length(), index, pos)
+            loaded = Aggregate(selector=select(Indices(), where, "==", pos), sop=target).at(pos)
+            loaded.label = f"{target.name}[{index}]"
+            return loaded
+        if isinstance(target, (list, dict)) and isinstance(index, SOp):
+            return table_lookup(target, index, pos)
+        if isinstance(target, (list, str)):
+            if isinstance(index, bool) or not isinstance(index, int):
+                raise RaspTypeError(f"a {type_name(target)} is indexed by an integer, got a {type_name(index)}", pos=pos)
+            if not -len(target) <= index < len(target):
+                raise RaspValueError(f"index {index} out of range for a {type_name(target)} of length {len(target)}", pos=pos)
+            return target[index]
+        if isinstance(target, dict):
+            if not is_atom(index):
+                raise RaspTypeError(f"dict keys are atoms, got a {type_name(index)}", pos=pos)
+            if index not in target:
+                raise RaspValueError(f"key {index!r} is not in the dict", pos=pos)
+            return target[index]
+        raise RaspTypeError(f"cannot index into a {type_name(target)}", pos=pos)
+
+    def _eval_Call(self, node: ast.Call, env: Environment) -> Any:
+        func = self.eval(node.func, env)
+        args = [self.eval(a, env) for a in node.args]
+        return self.call(func, args, node.pos)
+
+    # --- calls -------------------------------------------------------------------------------
+
+    def call(self, func: Any, args: list[Any], pos: SourcePos | None) -> Any:
+        if isinstance(func, Builtin):
+            if not func.min_args <= len(args) <= func.max_args:
+                raise RaspArgumentError(f"{func.signature} takes {_count(func.min_args, func.max_args)}, got {len(args)}", pos=pos)
+            return func.fn(*args, pos=pos)
+        if isinstance(func, Function):
+            return self._call_function(func, args, pos)
+        if isinstance(func, RASPExpr):
+            # Applying an s-op to an input evaluates it, as in the reference REPL.
+            if len(args) != 1:
+                raise RaspArgumentError(f"applying '{func.name}' to an input takes 1 argument, got {len(args)}", pos=pos)
+            return evaluate(func, args[0])
+        raise RaspTypeError(f"a {type_name(func)} is not callable", pos=pos)
+
+    def _call_function(self, func: Function, args: list[Any], pos: SourcePos | None) -> Any:
+        if len(args) != len(func.params):
+            raise RaspArgumentError(
+                f"{func.name}({', '.join(func.params)}) takes {_count(len(func.params), len(func.params))}, got {len(args)}",
+                pos=pos,
+            )
+        if self._depth >= MAX_CALL_DEPTH:
+            raise RaspRecursionError(
+                f"too many nested calls (over {MAX_CALL_DEPTH}) in '{func.name}': does its recursion ever stop?",
+                pos=pos,
+                hint="RASP functions build s-ops; recursion must end through a condition on atoms",
+            )
+        env = func.env.child()
+        for p, a in zip(func.params, args):
+            env.variables[p] = a
+        self._depth += 1
+        try:
+            if isinstance(func.body, ast.Node):
+                result = self.eval(func.body, env)
+            else:
+                try:
+                    for stmt in func.body:
+                        self.execute(stmt, env)
+                except _ReturnSignal as r:
+                    result = r.value
+                else:
+                    raise RaspValueError(f"function '{func.name}' ended without a return statement", pos=func.pos)
+        finally:
+            self._depth -= 1
+        return result
+
+    def call_elementwise(self, func: Any, pos: SourcePos | None) -> Callable[..., Any]:
+        """A RASP function as a Python function on atoms (for `map`)."""
+
+        def apply(*values: Any) -> Any:
+            out = self.call(func, list(values), pos)
+            if not is_atom(out):
+                raise RaspTypeError(f"a function used in map must return an atom, got a {type_name(out)}", pos=pos)
+            return out
+
+        return apply
+
+
+def _count(lo: int, hi: int) -> str:
+    n = f"{lo}" if lo == hi else f"{lo} to {hi}"
+    return f"{n} argument{'s' if hi != 1 else ''}"
+
+
+def guarded(thunk: Callable[[], Any]) -> Any:
+    """Run interpreter work, turning Python's own limits into RaspErrors."""
+    try:
+        return thunk()
+    except RecursionError:
+        raise RaspRecursionError("program is nested too deeply to evaluate") from None
+    except _ReturnSignal:
+        raise RaspError("'return' outside a function") from None
+
+
+# --- builtins ---------------------------------------------------------------------------------
+
+
+def _builtin_values(interp: Interpreter) -> dict[str, Any]:
+    def aggregate(sel: Any, sop: Any, default: Any = None, *, pos: SourcePos | None) -> Any:
+        if not isinstance(sel, Selector):
+            raise RaspTypeError(f"aggregate expects a selector first, got a {type_name(sel)}", pos=pos)
+        if default is not None and not is_atom(default):
+            raise RaspTypeError(f"aggregate's default must be an atom, got a {type_name(default)}", pos=pos)
+        return Aggregate(selector=sel, sop=to_sop(sop, pos), default=default).at(pos)
+
+    def selector_width(sel: Any, *, pos: SourcePos | None) -> Any:
+        if not isinstance(sel, Selector):
+            raise RaspTypeError(f"selector_width expects a selector, got a {type_name(sel)}", pos=pos)
+        return SelectorWidth(selector=sel).at(pos)
+
+    def range_(*args: Any, pos: SourcePos | None) -> Any:
+        if not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            raise RaspTypeError("range expects integers", pos=pos)
+        r = range(*args)
+        if len(r) > 100_000:
+            raise RaspValueError("range is too long (over 100000 items)", pos=pos)
+        return list(r)
+
+    def zip_(*lists: Any, pos: SourcePos | None) -> Any:
+        if not all(isinstance(x, list) for x in lists):
+            raise RaspTypeError("zip expects lists", pos=pos)
+        if len({len(x) for x in lists}) > 1:
+            raise RaspValueError("zip expects lists of equal length", pos=pos)
+        return [list(t) for t in zip(*lists)]
+
+    def len_(x: Any, *, pos: SourcePos | None) -> Any:
+        if not isinstance(x, (list, dict, str)):
+            raise RaspTypeError(f"len expects a list, dict or string, got a {type_name(x)}", pos=pos)
+        return len(x)
+
+    def map_(func: Any, *sops: Any, pos: SourcePos | None) -> Any:
+        if not isinstance(func, (Function, Builtin)):
+            raise RaspTypeError(f"map expects a function first, got a {type_name(func)}", pos=pos)
+        if not any(isinstance(s, SOp) for s in sops):
+            return interp.call(func, list(sops), pos)
+        name = func.name if isinstance(func, Function) else func.name
+        return lift(interp.call_elementwise(func, pos), list(sops), name, pos)
+
+    def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
+        return Builtin(name, fn, lo, hi, sig, doc)
+
+    values: dict[str, Any] = {
+        "tokens_str": Tokens(kind="str"),
+        "tokens_int": Tokens(kind="int"),
+        "tokens_float": Tokens(kind="float"),
+        "tokens_bool": Tokens(kind="bool"),
+        "indices": Indices(),
+        "length": Length(),
+        "True": True,
+        "False": False,
+    }
+    values["tokens"] = values["tokens_str"]
+    builtins = [
+        builtin("aggregate", aggregate, 2, 3, "aggregate(selector, sop[, default])",
+                "mean of the selected values at each position; default where nothing is selected"),
+        builtin("selector_width", selector_width, 1, 1, "selector_width(selector)",
+                "number of positions each position selects"),
+        builtin("range", range_, 1, 3, "range([start,] stop[, step])", "a list of integers"),
+        builtin("zip", zip_, 1, 16, "zip(list, ...)", "lists of corresponding items"),
+        builtin("len", len_, 1, 1, "len(list)", "length of a list, dict or string"),
+        builtin("round", lambda x, *, pos: round_value(x, pos), 1, 1, "round(x)", "round to the nearest integer"),
+        builtin("indicator", lambda x, *, pos: indicator(x, pos), 1, 1, "indicator(sop)", "1 where true, else 0"),
+        builtin("map", map_, 2, 8, "map(function, sop, ...)", "apply a function to each position"),
+    ]
+    values.update({b.name: b for b in builtins})
+    return values
+
+
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))

@@ -1,0 +1,230 @@
+"""Parse RASP source into the typed AST of `rasp.ast` (Lark LALR + a Transformer)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import ast
+from .errors import RaspError, RaspSyntaxError, SourcePos
+
+_GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# How expected terminals are named in error messages.
+_TERMINAL_TEXT = {
+    "SEMICOLON": "';'",
+    "COMMA": "','",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a string",
+    "COMPARE_OP": "a comparison (== != < <= > >=)",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "MUL_OP": "'*' or '/'",
+    "MOD_OP": "'%'",
+    "POW_OP": "'^'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "NOT": "'not'",
+    "$END": "end of input",
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        _GRAMMAR.read_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+def parse(source: str, filename: str | None = None) -> ast.Module:
+    """Parse a whole program; raises RaspSyntaxError with line, column and expectations."""
+    lines = source.splitlines()
+    try:
+        tree = _lark().parse(source)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, source, lines, filename) from None
+    try:
+        return _ToAst(filename, lines).transform(tree)
+    except VisitError as e:
+        if isinstance(e.orig_exc, RaspError):
+            raise e.orig_exc from None
+        raise
+
+
+def _pos(filename: str | None, lines: list[str], line: int, column: int) -> SourcePos:
+    text = lines[line - 1] if 0 < line <= len(lines) else None
+    return SourcePos(filename, line, column, text)
+
+
+def _describe_expected(expected: set[str]) -> str:
+    names = sorted({_TERMINAL_TEXT.get(t, f"'{t.lower()}'") for t in expected if not t.startswith("__")})
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return ", ".join(names)
+
+
+def _accepted(e: UnexpectedInput) -> set[str]:
+    """The terminals the parser would really accept here (LALR's `expected` over-approximates)."""
+    parser = getattr(e, "interactive_parser", None)
+    if parser is not None:
+        try:
+            return set(parser.accepts())
+        except Exception:  # noqa: BLE001 - fall back to Lark's own estimate
+            pass
+    return set(getattr(e, "expected", ()) or ())
+
+
+def _syntax_error(e: UnexpectedInput, source: str, lines: list[str], filename: str | None) -> RaspSyntaxError:
+    line = getattr(e, "line", None) or (len(lines) or 1)
+    column = getattr(e, "column", None) or 1
+    if isinstance(e, UnexpectedEOF) or (isinstance(e, UnexpectedToken) and e.token.type == "$END"):
+        line = len(lines) or 1
+        column = len(lines[-1]) + 1 if lines else 1
+        expected = _describe_expected(_accepted(e))
+        msg = "unexpected end of input" + (f"; expected {expected}" if expected else "")
+        hint = "statements end with ';' and blocks with '}'"
+        return RaspSyntaxError(msg, _pos(filename, lines, line, column), hint=hint)
+    if isinstance(e, UnexpectedCharacters):
+        char = source[e.pos_in_stream] if e.pos_in_stream < len(source) else "?"
+        msg = f"unexpected character {char!r}"
+        hint = None
+        if char == "'":
+            hint = "strings use double quotes: \"abc\""
+        return RaspSyntaxError(msg, _pos(filename, lines, line, column), hint=hint)
+    assert isinstance(e, UnexpectedToken)
+    expected_set = _accepted(e)
+    expected = _describe_expected(expected_set)
+    msg = f"unexpected {e.token.value!r}; expected {expected}"
+    hint = None
+    if "SEMICOLON" in expected_set:
+        hint = "is a ';' missing at the end of the previous statement?"
+    return RaspSyntaxError(msg, _pos(filename, lines, line, column), hint=hint)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def __init__(self, filename: str | None, lines: list[str]):
+        super().__init__()
+        self.filename = filename
+        self.lines = lines
+
+    def _p(self, meta) -> SourcePos:
+        if getattr(meta, "empty", True):
+            return _pos(self.filename, self.lines, 1, 1)
+        return _pos(self.filename, self.lines, meta.line, meta.column)
+
+    def _tp(self, tok: Token) -> SourcePos:
+        return _pos(self.filename, self.lines, tok.line, tok.column)
+
+    # statements
+    def start(self, meta, stmts):
+        return ast.Module(self._p(meta), list(stmts))
+
+    def assign(self, meta, children):
+        names, values = children
+        return ast.Assign(self._p(meta), names, values)
+
+    def expr_stmt(self, meta, children):
+        return ast.ExprStmt(self._p(meta), children[0])
+
+    def load(self, meta, children):
+        return ast.Load(self._p(meta), str(children[0])[1:-1])
+
+    def funcdef(self, meta, children):
+        name, params, body = children
+        return ast.FuncDef(self._p(meta), str(name), params or [], body)
+
+    def body(self, meta, stmts):
+        return list(stmts)
+
+    def return_stmt(self, meta, children):
+        return ast.Return(self._p(meta), children[0])
+
+    def forloop(self, meta, children):
+        names, iterable, body = children
+        return ast.ForLoop(self._p(meta), names, iterable, body)
+
+    def names(self, meta, toks):
+        return [str(t) for t in toks]
+
+    def exprs(self, meta, items):
+        return list(items)
+
+    # expressions
+    def contains(self, meta, children):
+        return ast.Contains(self._p(meta), children[0], children[1])
+
+    def ternary(self, meta, children):
+        then, cond, otherwise = children
+        return ast.Ternary(self._p(meta), then, cond, otherwise)
+
+    def binop(self, meta, children):
+        left, op, right = children
+        return ast.BinOp(self._tp(op), str(op), left, right)
+
+    def unop(self, meta, children):
+        op, operand = children
+        return ast.UnaryOp(self._tp(op), str(op), operand)
+
+    def index(self, meta, children):
+        target, idx = children
+        return ast.Index(self._p(meta), target, idx)
+
+    def call(self, meta, children):
+        func, args = children
+        return ast.Call(self._p(meta), func, args or [])
+
+    def int_lit(self, meta, children):
+        return ast.Literal(self._p(meta), int(children[0]))
+
+    def float_lit(self, meta, children):
+        return ast.Literal(self._p(meta), float(children[0]))
+
+    def string_lit(self, meta, children):
+        return ast.Literal(self._p(meta), str(children[0])[1:-1])
+
+    def name(self, meta, children):
+        return ast.Name(self._p(meta), str(children[0]))
+
+    def list_lit(self, meta, children):
+        return ast.ListLit(self._p(meta), children[0] or [])
+
+    def dict_lit(self, meta, children):
+        pairs = [c for c in children if c is not None]
+        return ast.DictLit(self._p(meta), pairs)
+
+    def pair(self, meta, children):
+        return (children[0], children[1])
+
+    def list_comp(self, meta, children):
+        value, names, iterable = children
+        return ast.ListComp(self._p(meta), value, names, iterable)
+
+    def dict_comp(self, meta, children):
+        key, value, names, iterable = children
+        return ast.DictComp(self._p(meta), key, value, names, iterable)
+
+    def select(self, meta, children):
+        keys, queries, op = children
+        return ast.SelectExpr(self._p(meta), keys, queries, str(op))
+
+    def lambda_(self, meta, children):
+        params, body = children
+        return ast.Lambda(self._p(meta), params or [], body)
