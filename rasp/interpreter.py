@@ -418,6 +418,8 @@ class Interpreter:
                     raise RaspValueError(f"function '{func.name}' ended without a return statement", pos=func.pos)
         finally:
             self._depth -= 1
+        if isinstance(result, RASPExpr) and result.label is None:
+            result.label = func.name
         return result
 
     def call_elementwise(self, func: Any, pos: SourcePos | None) -> Callable[..., Any]:

@@ -1,0 +1,3 @@
+from rasp.cli import main
+import sys
+sys.exit(main())
