@@ -65,22 +65,27 @@ def sop_key(sop: SOp) -> tuple:
 _LENGTH_HEAD = ("select", ("indices",), ("indices",), Comparison.TRUE)
 
 
+def attention_depths(graph) -> dict[int, int]:
+    """For each node id, how many attention layers it sits after (its own included)."""
+    depth: dict[int, int] = {}
+    for expr in topological_exprs(graph):
+        below = max((depth[c.id] for c in expr.children), default=0)
+        depth[expr.id] = below + 1 if is_attention(expr) else below
+    return depth
+
+
 def analyse(output: RASPExpr) -> LayerReport:
     graph = build_graph(output)
-    depth: dict[int, int] = {}
+    depth = attention_depths(graph)
     heads: dict[int, set[tuple]] = {}
     names: dict[int, list[str]] = {}
     for expr in topological_exprs(graph):
-        below = max((depth[c.id] for c in expr.children), default=0)
         if is_attention(expr):
-            layer = below + 1
-            depth[expr.id] = layer
+            layer = depth[expr.id]
             key = _LENGTH_HEAD if isinstance(expr, Length) else selector_key(_selector_of(expr))
             if key not in heads.setdefault(layer, set()) or not isinstance(expr, Length):
                 names.setdefault(layer, []).append(expr.name)
             heads[layer].add(key)
-        else:
-            depth[expr.id] = below
     layers = max(depth.values(), default=0)
     counts = {layer: len(keys) for layer, keys in heads.items()}
     return LayerReport(

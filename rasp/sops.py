@@ -68,7 +68,14 @@ class RASPExpr:
 
     @property
     def name(self) -> str:
-        return self.label or f"{type(self).__name__.lower()}_{self.id}"
+        if self.label:
+            return self.label
+        derived = self.describe()
+        return derived if len(derived) <= 40 else f"{type(self).__name__.lower()}_{self.id}"
+
+    def describe(self) -> str:
+        """A readable default name built from the inputs' names."""
+        return f"{type(self).__name__.lower()}_{self.id}"
 
     def named(self, label: str) -> RASPExpr:
         self.label = label
@@ -146,6 +153,9 @@ class Map(SOp):
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.inner,)
 
+    def describe(self) -> str:
+        return f"{self.description}({self.inner.name})"
+
 
 @dataclass(eq=False)
 class SequenceMap(SOp):
@@ -158,6 +168,9 @@ class SequenceMap(SOp):
     @property
     def children(self) -> tuple[RASPExpr, ...]:
         return tuple(self.inputs)
+
+    def describe(self) -> str:
+        return f"{self.description}({', '.join(s.name for s in self.inputs)})"
 
 
 # --- attention ----------------------------------------------------------------------
@@ -175,6 +188,9 @@ class Select(Selector):
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.keys, self.queries)
 
+    def describe(self) -> str:
+        return f"select({self.keys.name}, {self.queries.name}, {self.predicate.value})"
+
 
 @dataclass(eq=False)
 class SelectorAnd(Selector):
@@ -184,6 +200,9 @@ class SelectorAnd(Selector):
     @property
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.left, self.right)
+
+    def describe(self) -> str:
+        return f"({self.left.name} and {self.right.name})"
 
 
 @dataclass(eq=False)
@@ -195,6 +214,9 @@ class SelectorOr(Selector):
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.left, self.right)
 
+    def describe(self) -> str:
+        return f"({self.left.name} or {self.right.name})"
+
 
 @dataclass(eq=False)
 class SelectorNot(Selector):
@@ -203,6 +225,9 @@ class SelectorNot(Selector):
     @property
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.inner,)
+
+    def describe(self) -> str:
+        return f"not {self.inner.name}"
 
 
 @dataclass(eq=False)
@@ -221,6 +246,9 @@ class Aggregate(SOp):
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.selector, self.sop)
 
+    def describe(self) -> str:
+        return f"aggregate({self.selector.name}, {self.sop.name})"
+
 
 @dataclass(eq=False)
 class SelectorWidth(SOp):
@@ -231,6 +259,9 @@ class SelectorWidth(SOp):
     @property
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.selector,)
+
+    def describe(self) -> str:
+        return f"selector_width({self.selector.name})"
 
 
 ATTENTION_SOPS = (Aggregate, SelectorWidth, Length)
