@@ -26,7 +26,8 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp compile programs/reverse.rasp --vocab a,b,c,d,e,h,l,o --max-len 8 -o /tmp/rasp-demo-reverse.pt
 
 bench: $(STAMP)
-	$(PY) bench/bench.py
+	$(PY) bench/bench_interpreter.py
+	$(PY) bench/bench_compile.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rasp tests bench

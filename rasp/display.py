@@ -38,13 +38,20 @@ def format_sequence(values: list[Any]) -> str:
 
 
 def format_selector(matrix: list[list[bool]], tokens: list[Any] | None = None) -> str:
-    """A 0/1 matrix, rows are queries and columns keys, labelled by the input tokens."""
-    labels = [format_atom(t) for t in tokens] if tokens is not None else [str(i) for i in range(len(matrix))]
+    """A 0/1 matrix, rows are queries and columns keys, labelled by the input tokens.
+
+        h e y
+      h | 1 0 0
+    """
+    n = len(matrix)
+    labels = [format_atom(t) for t in tokens] if tokens is not None else [str(i) for i in range(n)]
     width = max((len(label) for label in labels), default=1)
-    head = " " * (width + 3) + " ".join(label.rjust(1) for label in labels)
-    rows = [head]
+    cell = width  # columns as wide as the widest label, so cells line up under labels
+    head = " " * (width + 3) + " ".join(label.rjust(cell) for label in labels)
+    rows = [head.rstrip()]
     for label, row in zip(labels, matrix):
-        rows.append(f"{label.rjust(width)} | " + " ".join("1" if b else "0" for b in row))
+        cells = " ".join(("1" if b else "0").rjust(cell) for b in row)
+        rows.append(f"{label.rjust(width)} | {cells}")
     return "\n".join(rows)
 
 
@@ -75,3 +82,73 @@ def html_table(title: str, tokens: list[Any], rows: list[tuple[str, list[Any]]])
         for name, vals in rows
     )
     return f"<table><caption>{esc(title)}</caption><tr><th></th>{head}</tr>{body}</table>"
+
+
+def format_example(raw: Any) -> str:
+    """An input as written in RASP: "hello" or [1, 2, 3]."""
+    if isinstance(raw, tuple):
+        raw = list(raw)
+    return format_value(raw)
+
+
+# --- notebook display -----------------------------------------------------------------
+
+DEFAULT_EXAMPLE = "hello"
+_example: Any = DEFAULT_EXAMPLE
+
+
+def set_example(raw: Any) -> None:
+    """Set the input that s-ops and selectors show in notebooks (`_repr_html_`)."""
+    from .evaluate import tokenize
+
+    tokenize(raw)  # raises RaspInputError for empty or unusable inputs
+    global _example
+    _example = list(raw) if isinstance(raw, tuple) else raw
+
+
+def get_example() -> Any:
+    return _example
+
+
+def selector_html(title: str, tokens: list[Any], matrix: list[list[bool]]) -> str:
+    """A selector as an HTML 0/1 matrix: rows are queries, columns keys."""
+    esc = html.escape
+    head = "".join(f"<th>{esc(format_atom(t))}</th>" for t in tokens)
+    body = "".join(
+        f"<tr><th>{esc(format_atom(q))}</th>"
+        + "".join(f"<td>{'1' if b else '0'}</td>" for b in row)
+        + "</tr>"
+        for q, row in zip(tokens, matrix)
+    )
+    return f"<table><caption>{esc(title)}</caption><tr><th></th>{head}</tr>{body}</table>"
+
+
+def repr_html(expr: RASPExpr, example: Any = None) -> str:
+    """HTML for an s-op or selector evaluated on the example input; never raises."""
+    try:
+        from .evaluate import evaluate, tokenize
+
+        raw = _example if example is None else example
+        tokens = tokenize(raw)
+        values = evaluate(expr, raw)
+        kind = "selector" if isinstance(expr, Selector) else "s-op"
+        title = f"{kind} {expr.name} on {format_example(raw)}"
+        if isinstance(expr, Selector):
+            return selector_html(title, tokens, values)
+        return html_table(title, tokens, [(expr.name, values)])
+    except Exception as e:  # noqa: BLE001 - notebook display must never raise
+        return _error_html(expr, e)
+
+
+def _error_html(expr: Any, e: BaseException) -> str:
+    from .errors import RaspError
+
+    try:
+        name = expr.name
+    except Exception:  # noqa: BLE001
+        name = type(expr).__name__
+    text = e.format() if isinstance(e, RaspError) else f"internal error: {type(e).__name__}: {e}"
+    return (
+        f'<div class="rasp-error"><b>{html.escape(str(name))}</b>: cannot show a value'
+        f"<pre>{html.escape(text)}</pre></div>"
+    )
