@@ -202,6 +202,8 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
             return raw.astype(bool)
     except ValueError as e:
         bad = str(e).split(":")[-1].strip()
+        if bad.startswith("np.str_(") and bad.endswith(")"):  # numpy 2 reprs: np.str_('a') -> 'a'
+            bad = bad[len("np.str_(") : -1]
         raise RaspInputError(
             f"tokens_{kind} needs {kind} tokens, but the input has {bad}",
             pos=expr.pos,

@@ -86,6 +86,12 @@ class RASPExpr:
             self.pos = pos
         return self
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the value on the example input (`rasp.display.set_example`)."""
+        from .display import repr_html
+
+        return repr_html(self)
+
     __hash__ = object.__hash__
 
 
