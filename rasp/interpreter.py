@@ -221,7 +221,9 @@ class Interpreter:
     def _bind(self, env: Environment, name: str, value: Any, pos: SourcePos | None) -> None:
         if name in RESERVED:
             raise RaspNameError(f"'{name}' is a reserved name and cannot be assigned", pos=pos)
-        if isinstance(value, RASPExpr):
+        # The latest name of an s-op is its label (as in the reference), but aliasing a
+        # primitive such as `x = tokens;` must not rename the primitive itself.
+        if isinstance(value, RASPExpr) and not isinstance(value, (Tokens, Indices, Length)):
             value.label = name
         env.variables[name] = value
 
