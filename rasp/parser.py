@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
@@ -53,11 +54,23 @@ def _lark() -> Lark:
     )
 
 
+# Reference REPL commands that reference .rasp files may contain (e.g. `set example "abc"`,
+# `full seq display on`): they only steer the REPL's display, so a file skips them.
+_REPL_ONLY_LINE = re.compile(
+    r"^[ \t]*(?:set[ \t]+(?:(?:s-op|selector)[ \t]+)?example[ \t]+[^\n]*"
+    r"|show[ \t]+(?:(?:s-op|selector)[ \t]+)?example[ \t]*;?"
+    r"|(?:(?:s-op|selector)[ \t]+)?examples[ \t]+(?:on|off)[ \t]*;?"
+    r"|full[ \t]+seq[ \t]+display[ \t]+(?:on|off)[ \t]*;?)[ \t]*(?:#[^\n]*)?$",
+    re.MULTILINE,
+)
+
+
 def parse(source: str, filename: str | None = None) -> ast.Module:
     """Parse a whole program; raises RaspSyntaxError with line, column and expectations."""
     lines = source.splitlines()
+    text = _REPL_ONLY_LINE.sub(lambda m: " " * len(m.group(0)), source)
     try:
-        tree = _lark().parse(source)
+        tree = _lark().parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(e, source, lines, filename) from None
     try:

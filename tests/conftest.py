@@ -1,4 +1,4 @@
-"""Shared fixtures: a stdlib-loaded interpreter per test and helpers to run RASP source."""
+"""Shared fixtures for the language, stdlib and program tests."""
 
 from __future__ import annotations
 
@@ -10,16 +10,6 @@ import rasp
 
 REPO = Path(__file__).resolve().parent.parent
 PROGRAMS = REPO / "programs"
-
-
-def run(source: str, raw, output: str | None = None):
-    """Evaluate `source`'s output (or `output`) on one input."""
-    return rasp.evaluate(source, raw, output)
-
-
-def value(source: str, name: str):
-    """The value `source` binds to `name` (atoms, lists, dicts, functions)."""
-    return rasp.from_source(source)[name]
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ def cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def cli_process(*argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "rasp", *map(str, argv)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "rasp", *map(str, argv)], check=False, capture_output=True,
                           text=True, timeout=120)
 
 
@@ -99,7 +99,7 @@ def test_check_ok(capsys, prog):
 def test_check_syntax_error(capsys, tmp_path):
     bad = tmp_path / "bad.rasp"
     bad.write_text("x = tokens;\ny = x +;\n")
-    code, out, err = cli(capsys, "check", bad)
+    code, _out, err = cli(capsys, "check", bad)
     assert code == 1
     assert f"{bad}:2:8" in err
     assert "syntax error" in err
@@ -144,7 +144,7 @@ def test_errors_exit_1_with_clean_message(capsys, prog, tmp_path, argv, needle):
 def test_runtime_error_in_program(capsys, tmp_path):
     p = tmp_path / "bad.rasp"
     p.write_text('x = tokens_int + "a";\n')
-    code, out, err = cli(capsys, "run", p, "--input-json", "[1, 2]")
+    code, _out, err = cli(capsys, "run", p, "--input-json", "[1, 2]")
     assert code == 1
     assert "type error" in err
     assert f"{p}:1:" in err

@@ -43,11 +43,6 @@ STATEMENTS = [
 statement_soup = st.lists(st.sampled_from(STATEMENTS), min_size=1, max_size=8).map(" ".join)
 
 
-@pytest.fixture(scope="module")
-def base_interpreter():
-    return Interpreter()
-
-
 def _run(source: str) -> None:
     interp = Interpreter(load_stdlib=False)
     # Share the stdlib definitions cheaply: copy the loaded globals' bindings.

@@ -15,7 +15,6 @@ from rasp.errors import RaspError
 from rasp.evaluate import evaluate as evaluate_expr
 
 
-
 def run(source: str, raw, output: str | None = None):
     return rasp.evaluate(source, raw, output)
 
@@ -544,3 +543,18 @@ def test_batch_error_is_a_rasp_error():
     prog = rasp.from_source("x = tokens_int;")
     with pytest.raises(RaspError):
         prog.batch([[1, 2], "ab"])
+
+
+def test_reference_repl_commands_in_files_are_skipped(tmp_path):
+    p = tmp_path / "ref.rasp"
+    p.write_text(
+        'example = "abc";\n'
+        "set example example\n"
+        "full seq display on \n"
+        "show example\n"
+        "  selector examples off # display only\n"
+        "y = reverse;\n"
+    )
+    prog = rasp.load(p)
+    assert prog.output_name == "y"
+    assert prog("xyz") == ["z", "y", "x"]

@@ -41,7 +41,7 @@ from ..sops import (
     Tokens,
 )
 from .layout import ONE, Space
-from .valueset import ALWAYS, MAX_VALUES, NEVER, ValueSets, aggregate_default, call, is_number, value_key
+from .valueset import ALWAYS, MAX_VALUES, MAYBE, NEVER, ValueSets, aggregate_default, call, is_number, value_key
 
 # --- function trees: fused element-wise computation -----------------------------------------
 
@@ -187,7 +187,7 @@ class Blocks:
 
 # --- lowering ---------------------------------------------------------------------------------
 
-Literal = tuple[Select, bool]  # a select, negated or not
+Literal = tuple[Selector, bool]  # a selector (on one pair of leaves), negated or not
 
 
 class Lowering:
@@ -214,50 +214,43 @@ class Lowering:
         `categorical` asks for an encoding; None takes the natural one.
         """
         natural = self._natural_encoding(expr)
-        want = natural if categorical is None else categorical
-        key = (expr.id, "cat" if want else "num")
-        if key in self.spaces:
-            return self.spaces[key]
-        other = (expr.id, "num" if want else "cat")
-        if categorical is None and other in self.spaces:
-            return self.spaces[other]
+        want = True if isinstance(expr, (Tokens, Indices, Constant)) else natural
+        want = want if categorical is None else categorical
+        for key in [(expr.id, want)] + ([(expr.id, not want)] if categorical is None else []):
+            if key in self.spaces:
+                return self.spaces[key]
         per_position = self.vs.per_position[expr.id]
-        if isinstance(expr, Tokens) or isinstance(expr, Constant):
+        if isinstance(expr, (Tokens, Constant, Indices)):
             space = self.new_space(expr, expr.name, True, per_position)
-            self.token_spaces.append(space)
-        elif isinstance(expr, Indices):
-            space = self.new_space(expr, expr.name, True, per_position)
-            self.position_spaces.append(space)
+            embedded = self.position_spaces if isinstance(expr, Indices) else self.token_spaces
+            embedded.append(space)
         elif isinstance(expr, Aggregate) and want == natural:
             space = self._aggregate(expr)
         else:
             space = self.new_space(expr, expr.name, want, per_position)
-            tree = self.tree(expr, materialize_root=False)
+            tree = self.tree(expr)
             if isinstance(tree, Leaf):  # a numeric aggregate wanted as categorical
                 tree = Apply(expr, lambda v: v, [tree])
             self.mlps.append(build_mlp(expr, tree, space))
-        self.spaces[key] = space
+        self.spaces[(expr.id, want)] = space
         return space
 
     def _natural_encoding(self, expr: SOp) -> bool:
-        if isinstance(expr, (Tokens, Indices, Constant)):
-            return True
         if isinstance(expr, Aggregate):
             return self._aggregate_is_categorical(expr)
         return not self.vs.is_numeric(expr)
 
     # -- trees -----------------------------------------------------------------------------
 
-    def tree(self, expr: SOp, materialize_root: bool = True) -> Tree:
+    def tree(self, expr: SOp) -> Tree:
         """`expr` as a function of residual spaces, fusing maps and width decoding."""
         if isinstance(expr, Constant):
             return Const(expr.value)
-        if isinstance(expr, (Map, SequenceMap)) or not materialize_root:
-            if isinstance(expr, (Map, SequenceMap)):
-                node = Apply(expr, expr.fn, [self.tree(c) for c in expr.children])
-                return self._within_budget(node)
-            if isinstance(expr, (SelectorWidth, Length)):
-                return self._width_tree(expr)
+        for key in ((expr.id, True), (expr.id, False)):
+            if key in self.spaces:  # computed already: reading it is cheaper than refusing
+                return Leaf(self.spaces[key])
+        if isinstance(expr, (Map, SequenceMap)):
+            return self._within_budget(Apply(expr, expr.fn, [self.tree(c) for c in expr.children]))
         if isinstance(expr, (SelectorWidth, Length)):
             return self._width_tree(expr)
         return Leaf(self.space(expr))
@@ -269,8 +262,7 @@ class Lowering:
                 (i for i, a in enumerate(node.args) if isinstance(a, Apply)),
                 key=lambda i: len(node.args[i].leaves()),
             )
-            child = node.args[biggest].expr
-            node.args[biggest] = Leaf(self.space(child))
+            node.args[biggest] = Leaf(self.space(node.args[biggest].expr))
         if not reachable(node.leaves()):
             raise RaspCompileError(
                 f"'{node.expr.name}' combines too many values to compile as one MLP",
@@ -285,34 +277,49 @@ class Lowering:
         leaves = tree.leaves()
         if not leaves or (len(leaves) == 1 and (leaves[0].categorical or numeric_ok)):
             return (leaves[0] if leaves else None), tree
-        space = self.space(expr, categorical=True)
+        space = self.space(expr, categorical=None if numeric_ok else True)
         return space, Leaf(space)
 
     # -- selectors -------------------------------------------------------------------------
 
-    def atoms(self, selector: Selector, literals: tuple[Literal, ...]) -> list[Atom]:
+    def atoms(self, literals: tuple[Literal, ...]) -> list[Atom]:
         """Score atoms for a conjunction of literals, merged per (query, key) pair of leaves."""
         groups: dict[tuple, np.ndarray] = {}
-        for select, negated in literals:
-            q_space, q_tree = self.single_leaf(select.queries, numeric_ok=False)
-            k_space, k_tree = self.single_leaf(select.keys, numeric_ok=False)
-            q_values = q_space.values if q_space else (None,)
-            k_values = k_space.values if k_space else (None,)
-            table = np.array(
-                [
-                    [_compare(select.predicate, _at(k_tree, k_space, kv), _at(q_tree, q_space, qv)) for kv in k_values]
-                    for qv in q_values
-                ],
-                dtype=bool,
-            ).reshape(len(q_values), len(k_values))
-            if negated:
-                table = ~table
-            pair = (q_space, k_space)
+        for selector, negated in literals:
+            pair = self._pair(_selects(selector)[0])
+            table = self._table(selector, *pair)
+            table = ~table if negated else table
             groups[pair] = groups[pair] & table if pair in groups else table
         return [Atom(q, k, t.astype(np.float64)) for (q, k), t in groups.items()]
 
+    def _pair(self, select: Select) -> tuple[Space | None, Space | None]:
+        return self.single_leaf(select.queries, False)[0], self.single_leaf(select.keys, False)[0]
+
+    def _table(self, selector: Selector, q_space: Space | None, k_space: Space | None) -> np.ndarray:
+        """selector[query value, key value] over the values of one (query, key) pair of leaves."""
+        if isinstance(selector, SelectorAnd):
+            return self._table(selector.left, q_space, k_space) & self._table(selector.right, q_space, k_space)
+        if isinstance(selector, SelectorOr):
+            return self._table(selector.left, q_space, k_space) | self._table(selector.right, q_space, k_space)
+        if isinstance(selector, SelectorNot):
+            return ~self._table(selector.inner, q_space, k_space)
+        q_tree = self.single_leaf(selector.queries, False)[1]
+        k_tree = self.single_leaf(selector.keys, False)[1]
+        q_values = q_space.values if q_space else (None,)
+        k_values = k_space.values if k_space else (None,)
+        rows = [
+            [_compare(selector.predicate, _at(k_tree, k_space, kv), _at(q_tree, q_space, qv)) for kv in k_values]
+            for qv in q_values
+        ]
+        return np.array(rows, dtype=bool).reshape(len(q_values), len(k_values))
+
     def terms(self, selector: Selector) -> list[tuple[Literal, ...]]:
-        """The selector in disjunctive normal form, without terms that never select."""
+        """The selector in disjunctive normal form, without terms that never select.
+
+        A selector whose selects all compare the same pair of leaves is one literal.
+        """
+        if len({self._pair(s) for s in _selects(selector)}) == 1:
+            return [((selector, False),)]
         terms = [t for t in _dnf(selector) if self._term_states(t).max() > NEVER]
         return terms or [_dnf(selector)[0]]
 
@@ -367,7 +374,7 @@ class Lowering:
             ov, bias = np.array([[slope]]), np.array([bias0])
         if not categorical and not all(is_number(v) for v in out.values):
             raise RaspCompileError(f"aggregate '{expr.name}' averages non-numbers", pos=expr.pos)
-        atoms = self.atoms(expr.selector, terms[0])
+        atoms = self.atoms(terms[0])
         self.heads.append(Head(expr, atoms, out, value, ov, bias, bos_value, bos_selected=False))
         return out
 
@@ -381,7 +388,7 @@ class Lowering:
         for size in range(1, len(terms) + 1):
             for subset in itertools.combinations(terms, size):
                 term = tuple(dict.fromkeys(lit for t in subset for lit in t))
-                if size > 1 and self._term_states(term).max() == NEVER:
+                if size > 1 and self._never(term):
                     continue
                 raws.append(self._width_head(expr, term, f"{expr.name}.raw{len(raws) or ''}"))
                 signs.append(1 if size % 2 else -1)
@@ -391,8 +398,14 @@ class Lowering:
 
         return Apply(expr, decode, [Leaf(r) for r in raws])
 
+    def _never(self, term: tuple[Literal, ...]) -> bool:
+        """Whether a conjunction provably selects nothing (e.g. `k < q and k == q`)."""
+        if self._term_states(term).max() == NEVER:
+            return True
+        return any(not atom.table.any() for atom in self.atoms(term))
+
     def _width_head(self, expr: RASPExpr, term: tuple[Literal, ...], name: str) -> Space:
-        key = (id(term), name)
+        key = ("width", tuple((sel.id, neg) for sel, neg in term))
         if key in self.spaces:
             return self.spaces[key]
         states = self._term_states(term)
@@ -405,7 +418,7 @@ class Lowering:
                 widths.update(range(always, always + maybe + 1))
             per_position.append(frozenset(1 / (w + 1) for w in widths))
         out = self.new_space(None, name, False, per_position)
-        atoms = self.atoms(None, term)
+        atoms = self.atoms(term)
         empty = np.zeros((0, 1))
         self.heads.append(Head(expr, atoms, out, None, empty, np.zeros(1), np.ones(1), bos_selected=True))
         self.spaces[key] = out
@@ -423,6 +436,12 @@ def _compare(pred: Comparison, key: Any, query: Any) -> bool:
         return pred(key, query)
     except TypeError:
         return pred is Comparison.NEQ
+
+
+def _selects(selector: Selector) -> list[Select]:
+    if isinstance(selector, Select):
+        return [selector]
+    return [s for child in selector.children for s in _selects(child)]
 
 
 def _dnf(selector: Selector) -> list[tuple[Literal, ...]]:
@@ -553,7 +572,7 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
                     neurons.add(w, np.array([sign]))
                 neurons.add(indicator, -baseline)
                 continue
-        z_coef, z_values = _feature(tree, numeric, leaves, case, categorical, points, xs)
+        z_coef, z_values = _feature(tree, numeric, case, categorical, points, xs)
         order = np.argsort(z_values, kind="stable")
         zs = z_values[order]
         encs = [out.encode(ys[i]) for i in order]
@@ -608,49 +627,42 @@ def _bound(numeric: list[Space], coef: np.ndarray, bias: float) -> float:
     return float(total)
 
 
-def _feature(tree, numeric, leaves, case, categorical, points, xs) -> tuple[np.ndarray, np.ndarray]:
+def _feature(tree, numeric, case, categorical, points, xs) -> tuple[np.ndarray, np.ndarray]:
     """A linear feature z of the numeric leaves on which the output is a function of z.
 
-    Prefer an affine sub-expression of the tree (e.g. `n_opens - n_closes`): its
-    staircase has one step per value it takes. Otherwise use a mixed-radix code,
-    injective on all numeric values, whose gaps are at least 1.
+    The tree is cut into the largest sub-expressions that are affine in the
+    numeric leaves (e.g. `n_opens - n_closes`); z is a mixed-radix code of their
+    values, injective with gaps of at least 1, so the staircase along z has one
+    step per change of output rather than one per input combination.
     """
-    ys = [p[1] for p in points]
-    if isinstance(tree, Apply):
-        base = dict(zip(categorical, case))
-        for sub in tree.subtrees():
-            if not isinstance(sub, Apply) or set(numeric) - set(sub.leaves()):
-                continue
-            vals = [sub.evaluate({**base, **dict(zip(numeric, p[0]))}) for p in points]
-            if any(not is_number(v) for v in vals):
-                continue
-            fit = _affine_fit(xs, np.array(vals, dtype=np.float64))
-            if fit is None or not _is_function(vals, ys):
-                continue
-            distinct = np.unique(np.round(np.array(vals, dtype=np.float64), 9))
-            gap = np.diff(distinct).min() if len(distinct) > 1 else 1.0
-            coef = np.asarray(fit[0]) / gap
-            return coef, xs @ coef
+    base = dict(zip(categorical, case))
+    envs = [{**base, **dict(zip(numeric, p[0]))} for p in points]
     coef = np.zeros(len(numeric))
     radix = 1.0
-    for j, space in enumerate(numeric):
-        grid = np.array(sorted(float(v) for v in space.values))
-        gap = np.diff(grid).min() if len(grid) > 1 else 1.0
-        coef[j] = radix / gap
-        radix *= (grid[-1] - grid[0]) / gap + 1
+    for feature in _affine_cut(tree, numeric, envs, xs):
+        slope, values = feature
+        distinct = np.unique(np.round(values, 9))
+        gap = np.diff(distinct).min() if len(distinct) > 1 else 1.0
+        coef += radix * slope / gap
+        radix *= (distinct[-1] - distinct[0]) / gap + 1
     if radix > 1e12:
-        raise RaspCompileError("inputs too spread out to compile exactly", pos=numeric[0].expr and numeric[0].expr.pos)
+        raise RaspCompileError("inputs too spread out to compile exactly", pos=getattr(tree, "expr", None) and tree.expr.pos)
     return coef, xs @ coef
 
 
-def _is_function(keys: list[Any], ys: list[Any]) -> bool:
-    seen: dict[Any, Any] = {}
-    for k, y in zip(keys, ys):
-        k = round(float(k), 9)
-        if k in seen and not (seen[k] == y and isinstance(seen[k], str) == isinstance(y, str)):
-            return False
-        seen[k] = y
-    return True
+def _affine_cut(tree: Tree, numeric: list[Space], envs: list[dict], xs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(slope over the numeric leaves, values) of disjoint affine sub-expressions covering them."""
+    if not set(numeric) & set(tree.leaves()):
+        return []
+    values = [tree.evaluate(env) for env in envs]
+    if all(is_number(v) or isinstance(v, bool) for v in values):
+        vals = np.array(values, dtype=np.float64)
+        fit = _affine_fit(xs, vals)
+        if fit is not None:
+            return [(np.asarray(fit[0]), vals - fit[1])]
+    if isinstance(tree, Apply):
+        return [f for arg in tree.args for f in _affine_cut(arg, numeric, envs, xs)]
+    raise RaspCompileError(f"cannot compile {tree!r}")  # a numeric leaf is always affine in itself
 
 
 def lower(output: SOp, vs: ValueSets, causal: bool = False) -> Blocks:

@@ -104,8 +104,12 @@ def too_large(expr: RASPExpr, what: str) -> RaspCompileError:
     )
 
 
-def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int) -> ValueSets:
-    """Value sets for every node of `order` (a topological order of the program)."""
+def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, causal: bool = False) -> ValueSets:
+    """Value sets for every node of `order` (a topological order of the program).
+
+    With `causal`, attention only sees keys at or before the query (and `length`
+    is the prefix length), as in a causally masked model.
+    """
     sets: dict[int, tuple[frozenset, ...]] = {}
     selections: dict[int, np.ndarray] = {}
     n = max_len
@@ -116,7 +120,7 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int) -> V
         elif isinstance(expr, Indices):
             sets[expr.id] = tuple(frozenset([p]) for p in range(n))
         elif isinstance(expr, Length):
-            sets[expr.id] = tuple(frozenset(range(p + 1, n + 1)) for p in range(n))
+            sets[expr.id] = tuple(frozenset([p + 1] if causal else range(p + 1, n + 1)) for p in range(n))
         elif isinstance(expr, Constant):
             sets[expr.id] = (frozenset([native(expr.value)]),) * n
         elif isinstance(expr, (Map, SequenceMap)):
@@ -131,12 +135,18 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int) -> V
         elif isinstance(expr, SelectorNot):
             selections[expr.id] = ALWAYS - selections[expr.inner.id]
         elif isinstance(expr, SelectorWidth):
-            sets[expr.id] = _widths(selections[expr.selector.id])
+            sets[expr.id] = _widths(_masked(selections[expr.selector.id], causal))
         elif isinstance(expr, Aggregate):
-            sets[expr.id] = _aggregate(expr, selections[expr.selector.id], sets[expr.sop.id])
+            sets[expr.id] = _aggregate(expr, _masked(selections[expr.selector.id], causal), sets[expr.sop.id])
         else:
             raise RaspCompileError(f"cannot compile a {type(expr).__name__}", pos=expr.pos)
     return ValueSets(max_len, sets, selections)
+
+
+def _masked(states: np.ndarray, causal: bool) -> np.ndarray:
+    if not causal:
+        return states
+    return np.where(np.tri(len(states), dtype=bool), states, NEVER).astype(np.int8)
 
 
 def _elementwise(expr: RASPExpr, child_sets: list[tuple[frozenset, ...]]) -> tuple[frozenset, ...]:

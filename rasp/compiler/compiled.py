@@ -1,0 +1,290 @@
+"""The compile pipeline and `CompiledModel`, the user-facing result."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..errors import RaspCompileError, RaspInputError, RaspLoadError
+from ..evaluate import Input, tokenize
+from ..graph import build_graph, topological_exprs
+from ..sops import SOp
+from .allocate import Allocation, allocate_layers
+from .assemble import assemble
+from .blocks import Blocks, lower
+from .layout import Space, assign_layout
+from .valueset import infer_value_sets
+
+
+@dataclass
+class Stages:
+    """Every stage's output, kept for summaries and debugging (absent on loaded models)."""
+
+    blocks: Blocks
+    allocation: Allocation
+    seconds: float
+
+
+@dataclass
+class CompiledModel:
+    module: Any  # rasp.compiler.model.Transformer
+    spaces: dict[str, Space]  # by name, every space of the residual stream
+    dims: dict[str, np.ndarray]  # by name, the residual dimensions of each space
+    output: Space
+    vocab: list[Any]
+    max_len: int
+    causal: bool = False
+    program: SOp | None = None
+    stages: Stages | None = None
+    labels: list[str] = field(default_factory=list)
+
+    # -- running -----------------------------------------------------------------------------
+
+    @property
+    def device(self):
+        return next(self.module.parameters()).device
+
+    def to(self, device: Any) -> CompiledModel:
+        self.module.to(device)
+        return self
+
+    def encode(self, inputs: Iterable[Input]) -> Any:
+        """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
+        import torch
+
+        index = {_key(v): i for i, v in enumerate(self.vocab, start=1)}
+        rows = []
+        for raw in inputs:
+            tokens = tokenize(raw)
+            if len(tokens) > self.max_len:
+                raise RaspInputError(f"input has {len(tokens)} tokens; this model was compiled for at most {self.max_len}")
+            try:
+                rows.append([0] + [index[_key(t)] for t in tokens])
+            except KeyError as e:
+                raise RaspInputError(
+                    f"token {e.args[0][1]!r} is not in the compiled vocabulary {self.vocab}"
+                ) from None
+        if len({len(r) for r in rows}) > 1:
+            raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
+        return torch.tensor(rows, dtype=torch.long, device=self.device)
+
+    def __call__(self, ids: Any) -> Any:
+        """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
+        return self.module(ids)
+
+    def run(self, raw: Input) -> list[Any]:
+        """Decoded outputs for one input, BOS stripped: equal to the interpreter's."""
+        return self.run_batch([raw])[0]
+
+    def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
+        import torch
+
+        inputs = list(inputs)
+        results: list[Any] = [None] * len(inputs)
+        by_length: dict[int, list[int]] = {}
+        for i, raw in enumerate(inputs):
+            by_length.setdefault(len(tokenize(raw)), []).append(i)
+        with torch.no_grad():
+            for members in by_length.values():
+                for start in range(0, len(members), batch_size):
+                    idx = members[start : start + batch_size]
+                    out = self.module(self.encode([inputs[i] for i in idx]))[:, 1:]
+                    decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
+                    n = out.shape[1]
+                    for j, i in enumerate(idx):
+                        results[i] = decoded[j * n : (j + 1) * n]
+        return results
+
+    def run_with_cache(self, raw: Input) -> dict[str, Any]:
+        """Residual snapshots ("embed", "layer1.attn", "layer1.mlp", ...) and attention patterns."""
+        import torch
+
+        cache: dict[str, Any] = {}
+        with torch.no_grad():
+            cache["output"] = self.module(self.encode([raw]), cache=cache)
+        return cache
+
+    def read(self, cache: dict[str, Any], name: str, snapshot: str | None = None) -> list[Any]:
+        """Decode s-op `name` from a cache (by default, the final residual), BOS stripped."""
+        if name not in self.spaces:
+            known = ", ".join(sorted(self.spaces))
+            raise RaspCompileError(f"no s-op named '{name}' lives in the residual stream (it has: {known})")
+        key = snapshot or [k for k in cache if k.endswith(".mlp") or k == "embed"][-1]
+        resid = cache[key][0, 1:].cpu().numpy()
+        return self.spaces[name].decode(resid[:, self.dims[name]])
+
+    # -- reporting -----------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        cfg = self.module.cfg
+        heads = [int((blk.attn.W_O.abs().sum(dim=(1, 2)) > 0).sum()) for blk in self.module.blocks]
+        hidden = [int((blk.mlp.W_out.abs().sum(dim=1) > 0).sum()) for blk in self.module.blocks]
+        return {
+            "layers": cfg.n_layers,
+            "heads": heads,
+            "d_model": cfg.d_model,
+            "mlp_hidden": hidden,
+            "params": sum(p.numel() for p in self.module.parameters()),
+        }
+
+    def placement(self) -> list[tuple[str, str, str]]:
+        """(s-op, where it is computed, encoding) for every space, in stream order."""
+        rows = []
+        written = self.stages.allocation.written if self.stages else {}
+        for name, space in self.spaces.items():
+            sub = written.get(space)
+            where = "?" if sub is None else ("embedding" if sub == 0 else f"layer {(sub + 1) // 2} {'attn' if sub % 2 else 'mlp'}")
+            kind = f"categorical ({space.width})" if space.categorical else "numerical"
+            rows.append((name, where, kind))
+        return rows
+
+    # -- saving ------------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Weights (torch state dict) at `path`, config and residual layout in a .json beside it."""
+        import torch
+
+        path = Path(path)
+        torch.save(self.module.state_dict(), path)
+        config = {
+            "model": self.module.cfg.to_dict(),
+            "vocab": self.vocab,
+            "max_len": self.max_len,
+            "causal": self.causal,
+            "output": self.output.name,
+            "spaces": [
+                {"name": n, "values": list(s.values), "categorical": s.categorical, "dims": self.dims[n].tolist()}
+                for n, s in self.spaces.items()
+            ],
+            "labels": self.labels,
+        }
+        config_path = path.with_suffix(".json")
+        config_path.write_text(json.dumps(config, indent=1))
+        return config_path
+
+    def to_transformer_lens(self) -> Any:
+        from .lens import to_transformer_lens
+
+        return to_transformer_lens(self)
+
+
+def _key(v: Any) -> tuple:
+    return (isinstance(v, str), v)
+
+
+def load_model(path: str | Path) -> CompiledModel:
+    """A model saved by `CompiledModel.save` (weights plus the .json beside them)."""
+    import torch
+
+    from .model import ModelConfig, Transformer
+
+    path = Path(path)
+    config_path = path.with_suffix(".json")
+    if not path.exists() or not config_path.exists():
+        raise RaspLoadError(f"cannot load a compiled model from {path}: need {path.name} and {config_path.name}")
+    config = json.loads(config_path.read_text())
+    module = Transformer(ModelConfig(**config["model"])).double()
+    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in config["spaces"]}
+    dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in config["spaces"]}
+    return CompiledModel(
+        module, spaces, dims, spaces[config["output"]], config["vocab"], config["max_len"],
+        config["causal"], labels=config.get("labels", []),
+    )
+
+
+def compile_program(
+    program: Any,
+    vocab: Iterable[Any],
+    max_len: int,
+    causal: bool = False,
+    output: str | None = None,
+    device: str | None = None,
+) -> CompiledModel:
+    """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
+
+    The model adds its own BOS at position 0; `run` strips it. Weights are float64.
+    """
+    import torch
+
+    from .model import ModelConfig, Transformer
+
+    start = time.perf_counter()
+    sop = program if isinstance(program, SOp) else program.sop(output)
+    vocab = _vocab(vocab)
+    if max_len < 1:
+        raise RaspCompileError("max_len must be at least 1")
+    order = topological_exprs(build_graph(sop))
+    value_sets = infer_value_sets(order, vocab, max_len, causal)
+    blocks = lower(sop, value_sets, causal)
+    allocation = allocate_layers(blocks)
+    spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
+    from .layout import BOS, ONE
+
+    written = {ONE: 0, BOS: 0, **allocation.written}
+    layout = assign_layout([ONE, BOS, *spaces], written, freed={})
+    weights = assemble(blocks, allocation, layout, vocab, max_len)
+    cfg = ModelConfig(
+        n_layers=allocation.n_layers,
+        d_model=layout.d_model,
+        n_heads=weights.W_Q[0].shape[0] if weights.W_Q else 1,
+        d_head=weights.W_Q[0].shape[2] if weights.W_Q else 1,
+        d_mlp=weights.W_in[0].shape[1] if weights.W_in else 1,
+        d_vocab=len(vocab) + 1,
+        n_ctx=max_len + 1,
+        d_out=blocks.output.width,
+        causal=causal,
+    )
+    module = Transformer(cfg).double()
+    state = {"W_E": weights.W_E, "W_pos": weights.W_pos, "W_U": weights.W_U}
+    for i in range(cfg.n_layers):
+        for name in ("W_Q", "W_K", "W_V", "W_O"):
+            state[f"blocks.{i}.attn.{name}"] = getattr(weights, name)[i]
+        state[f"blocks.{i}.mlp.W_in"] = weights.W_in[i]
+        state[f"blocks.{i}.mlp.b_in"] = weights.b_in[i]
+        state[f"blocks.{i}.mlp.W_out"] = weights.W_out[i]
+        state[f"blocks.{i}.mlp.b_out"] = np.zeros(cfg.d_model)
+    module.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in state.items()})
+    if device:
+        module.to(device)
+    names = _unique_names(layout.spaces)
+    model = CompiledModel(
+        module,
+        spaces={names[s]: s for s in layout.spaces},
+        dims={names[s]: layout.dims[s] for s in layout.spaces},
+        output=blocks.output,
+        vocab=vocab,
+        max_len=max_len,
+        causal=causal,
+        program=sop,
+        labels=layout.labels(),
+    )
+    model.stages = Stages(blocks, allocation, time.perf_counter() - start)
+    return model
+
+
+def _vocab(vocab: Iterable[Any]) -> list[Any]:
+    items = list(vocab.split(",") if isinstance(vocab, str) and "," in vocab else vocab)
+    items = list(dict.fromkeys(items))
+    if not items:
+        raise RaspCompileError("the vocabulary is empty")
+    return items
+
+
+def _unique_names(spaces: list[Space]) -> dict[Space, str]:
+    names: dict[Space, str] = {}
+    taken: set[str] = set()
+    for s in spaces:
+        name = s.name if s.categorical or s.expr is None else s.name
+        if name in taken:
+            name = f"{name}#{'cat' if s.categorical else 'num'}"
+        while name in taken:
+            name += "'"
+        taken.add(name)
+        names[s] = name
+    return names

@@ -1,0 +1,99 @@
+"""The compiled transformer: a plain torch module, nanoGPT-style.
+
+Parameters use TransformerLens's names and shapes (W_E, W_pos, W_Q[h, d_model,
+d_head], ..., W_U), so exporting to a HookedTransformer is a renaming. There is
+no layer norm and no 1/sqrt(d_head) scaling: the compiler sets the weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass
+class ModelConfig:
+    n_layers: int
+    d_model: int
+    n_heads: int
+    d_head: int
+    d_mlp: int
+    d_vocab: int  # vocabulary plus BOS (id 0)
+    n_ctx: int  # max_len plus BOS
+    d_out: int
+    causal: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.causal = cfg.causal
+        shape = (cfg.n_heads, cfg.d_model, cfg.d_head)
+        self.W_Q = nn.Parameter(torch.zeros(shape))
+        self.W_K = nn.Parameter(torch.zeros(shape))
+        self.W_V = nn.Parameter(torch.zeros(shape))
+        self.W_O = nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head, cfg.d_model))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        q = torch.einsum("bpd,hde->bhpe", x, self.W_Q)
+        k = torch.einsum("bpd,hde->bhpe", x, self.W_K)
+        v = torch.einsum("bpd,hde->bhpe", x, self.W_V)
+        scores = q @ k.transpose(-1, -2)
+        if self.causal:
+            n = x.shape[1]
+            future = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
+            scores = scores.masked_fill(future, float("-inf"))
+        pattern = scores.softmax(dim=-1)
+        return torch.einsum("bhpe,hed->bpd", pattern @ v, self.W_O), pattern
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.W_in = nn.Parameter(torch.zeros(cfg.d_model, cfg.d_mlp))
+        self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
+        self.W_out = nn.Parameter(torch.zeros(cfg.d_mlp, cfg.d_model))
+        self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x @ self.W_in + self.b_in) @ self.W_out + self.b_out
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.attn = Attention(cfg)
+        self.mlp = MLP(cfg)
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.W_E = nn.Parameter(torch.zeros(cfg.d_vocab, cfg.d_model))
+        self.W_pos = nn.Parameter(torch.zeros(cfg.n_ctx, cfg.d_model))
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.W_U = nn.Parameter(torch.zeros(cfg.d_model, cfg.d_out))
+
+    def forward(self, ids: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+        """ids: (batch, positions) with BOS (id 0) first; returns (batch, positions, d_out).
+
+        Pass a dict as `cache` to collect every residual snapshot and attention pattern.
+        """
+        x = self.W_E[ids] + self.W_pos[: ids.shape[1]]
+        if cache is not None:
+            cache["embed"] = x
+        for i, block in enumerate(self.blocks, start=1):
+            out, pattern = block.attn(x)
+            x = x + out
+            if cache is not None:
+                cache[f"layer{i}.attn"], cache[f"layer{i}.pattern"] = x, pattern
+            x = x + block.mlp(x)
+            if cache is not None:
+                cache[f"layer{i}.mlp"] = x
+        return x @ self.W_U
