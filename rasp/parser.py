@@ -31,6 +31,8 @@ _TERMINAL_TEXT = {
     "FLOAT": "a number",
     "STRING": "a string",
     "COMPARE_OP": "a comparison (== != < <= > >=)",
+    "ELSE": "'else'",
+    "IN": "'in'",
     "PLUS": "'+'",
     "MINUS": "'-'",
     "MUL_OP": "'*' or '/'",
@@ -86,11 +88,29 @@ def _pos(filename: str | None, lines: list[str], line: int, column: int) -> Sour
     return SourcePos(filename, line, column, text)
 
 
+# Punctuation worth naming one by one, most useful first.
+_PUNCTUATION = ["SEMICOLON", "RBRACE", "RPAR", "RSQB", "COMMA", "COLON", "EQUAL", "ELSE", "IN", "LBRACE"]
+_OPERATORS = {"PLUS", "MINUS", "MUL_OP", "MOD_OP", "POW_OP", "COMPARE_OP", "AND", "OR", "IF", "LPAR", "LSQB"}
+
+
 def _describe_expected(expected: set[str]) -> str:
-    names = sorted({_TERMINAL_TEXT.get(t, f"'{t.lower()}'") for t in expected if not t.startswith("__")})
-    if len(names) > 8:
-        names = names[:8] + ["..."]
-    return ", ".join(names)
+    """"';', ')' or an operator": named punctuation first, then whole classes of tokens."""
+    if expected == {"COMPARE_OP"}:
+        return _TERMINAL_TEXT["COMPARE_OP"]
+    starts_expression = "INT" in expected
+    named = [t for t in _PUNCTUATION if t in expected and not (starts_expression and t == "LBRACE")]
+    parts = [_TERMINAL_TEXT.get(t, f"'{t.lower()}'") for t in named]
+    if starts_expression:
+        parts.append("an expression")
+    elif "NAME" in expected:
+        parts.append("a name")
+    elif expected & _OPERATORS:
+        parts.append("an operator")
+    if expected & {"DEF", "FOR", "LOAD", "RETURN"}:
+        parts.append("a statement")
+    if not parts:
+        parts = sorted(_TERMINAL_TEXT.get(t, f"'{t.lower()}'") for t in expected if not t.startswith("__"))
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
 def _accepted(e: UnexpectedInput) -> set[str]:

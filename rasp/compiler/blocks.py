@@ -103,18 +103,22 @@ class Apply(Tree):
         return out
 
 
+def combinations(leaves: list[Space]) -> int:
+    """An upper bound on the number of `reachable` combinations (cheap to compute)."""
+    per_position = {tuple(s.per_position[p] for s in leaves) for p in range(_positions(leaves))}
+    return sum(int(np.prod([len(x) for x in sets])) for sets in per_position) if leaves else 1
+
+
 def reachable(leaves: list[Space]) -> list[tuple]:
     """Every combination of leaf values that can meet at one position."""
     combos: set[tuple] = set()
-    n = max((len(s.per_position) for s in leaves), default=0)
-    for p in range(n):
-        sets = [s.per_position[p] for s in leaves]
-        if np.prod([len(x) for x in sets]) > MAX_VALUES:
-            return []
-        combos.update(itertools.product(*sets))
-        if len(combos) > MAX_VALUES:
-            return []
+    for p in range(_positions(leaves)):
+        combos.update(itertools.product(*(s.per_position[p] for s in leaves)))
     return sorted(combos, key=lambda c: [value_key(v) for v in c]) if leaves else [()]
+
+
+def _positions(leaves: list[Space]) -> int:
+    return max((len(s.per_position) for s in leaves), default=0)
 
 
 # --- blocks -----------------------------------------------------------------------------------
@@ -257,13 +261,13 @@ class Lowering:
 
     def _within_budget(self, node: Apply) -> Tree:
         """Stop fusing when the fused table would get too large: materialise big children."""
-        while not reachable(node.leaves()) and any(isinstance(a, Apply) for a in node.args):
+        while combinations(node.leaves()) > MAX_VALUES and any(isinstance(a, Apply) for a in node.args):
             biggest = max(
                 (i for i, a in enumerate(node.args) if isinstance(a, Apply)),
                 key=lambda i: len(node.args[i].leaves()),
             )
             node.args[biggest] = Leaf(self.space(node.args[biggest].expr))
-        if not reachable(node.leaves()):
+        if combinations(node.leaves()) > MAX_VALUES:
             raise RaspCompileError(
                 f"'{node.expr.name}' combines too many values to compile as one MLP",
                 pos=node.expr.pos,

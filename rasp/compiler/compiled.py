@@ -138,7 +138,7 @@ class CompiledModel:
         written = self.stages.allocation.written if self.stages else {}
         for name, space in self.spaces.items():
             sub = written.get(space)
-            where = "?" if sub is None else ("embedding" if sub == 0 else f"layer {(sub + 1) // 2} {'attn' if sub % 2 else 'mlp'}")
+            where = "embedding" if sub is None else ("embedding" if sub == 0 else f"layer {(sub + 1) // 2} {'attn' if sub % 2 else 'mlp'}")
             kind = f"categorical ({space.width})" if space.categorical else "numerical"
             rows.append((name, where, kind))
         return rows

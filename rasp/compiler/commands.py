@@ -1,0 +1,151 @@
+"""`rasp compile`, `rasp verify` and `rasp show-model`: the compiler's CLI subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ..errors import RaspError
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("compile", help="compile a .rasp program to transformer weights, verified")
+    _program_args(p)
+    p.add_argument("-o", "--out", default="model.pt", help="weights file (a model.json is written beside it)")
+    p.add_argument("--json", action="store_true", help="print one JSON summary object instead of tables")
+    p.set_defaults(func=_guarded(cmd_compile))
+
+    p = subparsers.add_parser("verify", help="check a compiled program against the interpreter")
+    _program_args(p)
+    p.add_argument("--exhaustive", type=int, default=20_000, help="budget of inputs checked exhaustively")
+    p.add_argument("--samples", type=int, default=2_000, help="random inputs beyond the exhaustive lengths")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_guarded(cmd_verify))
+
+    p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
+    p.add_argument("model", help="a .pt file written by `rasp compile`")
+    p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
+    p.add_argument("-o", "--out", default="model.png")
+    p.set_defaults(func=_guarded(cmd_show_model))
+
+
+def _program_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="a .rasp program")
+    p.add_argument("--vocab", required=True, help="comma-separated tokens, e.g. a,b,c")
+    p.add_argument("--max-len", type=int, required=True)
+    p.add_argument("--output", help="the s-op to compile (default: the last one assigned)")
+    p.add_argument("--causal", action="store_true", help="mask attention causally")
+
+
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except RaspError as err:
+            print(err.format(), file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _compile(args: argparse.Namespace):
+    import rasp
+    import torch
+
+    from . import compile_program
+
+    prog = rasp.load(args.file)
+    device = "cuda" if torch.cuda.is_available() else None
+    vocab = [t for t in args.vocab.split(",")] if "," in args.vocab else list(args.vocab)
+    return compile_program(prog, vocab, args.max_len, causal=args.causal, output=args.output, device=device)
+
+
+def _verify(model: Any, exhaustive: int, samples: int, quiet: bool):
+    from .verify import default_inputs, verify
+
+    inputs = default_inputs(model.vocab, model.max_len, exhaustive, samples)
+    start = time.perf_counter()
+    if quiet:
+        return verify(model, inputs), time.perf_counter() - start
+    from rich.progress import Progress
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("verifying", total=len(inputs), visible=False)
+
+        def advance(n: int) -> None:
+            progress.update(task, advance=n, visible=time.perf_counter() - start > 1.0)
+
+        report = verify(model, inputs, on_progress=advance)
+    return report, time.perf_counter() - start
+
+
+def _print_mismatches(report: Any) -> None:
+    for raw, expected, got in report.mismatches[:5]:
+        print(f"mismatch on {raw!r}: interpreter {expected!r}, model {got!r}", file=sys.stderr)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    model = _compile(args)
+    report, _ = _verify(model, 20_000, 2_000, quiet=args.json)
+    model.save(args.out)
+    summary = model.summary()
+    if args.json:
+        summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches))
+        print(json.dumps(summary))
+    else:
+        _print_summary(model, report, Path(args.out))
+    _print_mismatches(report)
+    return 0 if report.ok else 1
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    model = _compile(args)
+    report, seconds = _verify(model, args.exhaustive, args.samples, quiet=args.json)
+    if args.json:
+        print(json.dumps({"verified_inputs": report.checked, "mismatches": len(report.mismatches), "seconds": seconds}))
+    else:
+        state = "[green]ok[/]" if report.ok else f"[red]{len(report.mismatches)} mismatches[/]"
+        from rich.console import Console
+
+        Console().print(f"{report.checked} inputs checked against the interpreter in {seconds:.2f}s: {state}")
+    _print_mismatches(report)
+    return 0 if report.ok else 1
+
+
+def _print_summary(model: Any, report: Any, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = model.summary()
+    table = Table(title=f"compiled {model.output.name}")
+    for col in ("layer", "heads", "MLP hidden"):
+        table.add_column(col, justify="right")
+    for i, (h, m) in enumerate(zip(s["heads"], s["mlp_hidden"]), start=1):
+        table.add_row(str(i), str(h), str(m))
+    where = Table(title="residual stream")
+    for col in ("s-op", "computed in", "encoding", "dims"):
+        where.add_column(col)
+    for name, place, kind in model.placement():
+        where.add_row(name, place, kind, str(len(model.dims[name])))
+    console = Console()
+    console.print(table)
+    console.print(where)
+    console.print(
+        f"layers {s['layers']}, d_model {s['d_model']}, parameters {s['params']:,}; "
+        f"verified on {report.checked} inputs, {len(report.mismatches)} mismatches; saved {out} and {out.with_suffix('.json')}"
+    )
+
+
+def cmd_show_model(args: argparse.Namespace) -> int:
+    from .compiled import load_model
+    from .show import show_model
+
+    model = load_model(args.model)
+    raw = args.input.split(",") if "," in args.input else args.input
+    path = show_model(model, raw, args.out)
+    print(f"wrote {path}")
+    return 0

@@ -1,0 +1,47 @@
+"""Pictures of a compiled model: attention patterns per layer and the residual stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def show_model(model: Any, raw: Any, out: str | Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    cache = model.run_with_cache(raw)
+    tokens = ["BOS"] + [str(t) for t in (list(raw) if isinstance(raw, str) else raw)]
+    n_layers = model.module.cfg.n_layers
+    heads = [k for k in cache if k.endswith(".pattern")]
+    n_heads = max((int((cache[k][0].abs().sum(dim=(1, 2)) > 0).sum()) for k in heads), default=0)
+    cols = max(n_heads, 1)
+    fig, axes = plt.subplots(n_layers + 1, cols, figsize=(3.2 * cols + 4, 3.2 * (n_layers + 1)), squeeze=False)
+    for layer in range(n_layers):
+        pattern = cache[f"layer{layer + 1}.pattern"][0].cpu().numpy()
+        for h in range(cols):
+            ax = axes[layer][h]
+            if h < pattern.shape[0]:
+                ax.imshow(pattern[h], vmin=0, vmax=1, cmap="Blues")
+                ax.set_title(f"layer {layer + 1} head {h}", fontsize=8)
+                ax.set_xticks(range(len(tokens)), tokens, fontsize=6, rotation=90)
+                ax.set_yticks(range(len(tokens)), tokens, fontsize=6)
+            else:
+                ax.axis("off")
+    final = [k for k in cache if k.endswith(".mlp")] or ["embed"]
+    resid = cache[final[-1]][0].cpu().numpy()
+    ax = axes[n_layers][0]
+    for a in axes[n_layers][1:]:
+        a.axis("off")
+    ax.imshow(np.asarray(resid).T, aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+    ax.set_title("final residual stream", fontsize=8)
+    ax.set_xticks(range(len(tokens)), tokens, fontsize=6, rotation=90)
+    ax.set_yticks(range(len(model.labels)), model.labels, fontsize=5)
+    fig.tight_layout()
+    out = Path(out)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+    return out

@@ -1,0 +1,122 @@
+"""Checking a compiled model against the interpreter, exhaustively and by sampling."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from ..errors import RaspError
+from ..evaluate import evaluate_batch
+from ..graph import build_graph, topological_exprs
+from ..sops import Comparison, Indices, Length, Map, RASPExpr, Select, SelectorAnd, SOp
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    skipped: int = 0  # inputs the interpreter itself rejects
+    mismatches: list[tuple[list[Any], list[Any], list[Any]]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+def causal_reference(sop: SOp) -> SOp:
+    """The program a causally masked model computes: every select also needs key <= query,
+    and `length` is the length of the prefix."""
+    new: dict[int, RASPExpr] = {}
+    for expr in topological_exprs(build_graph(sop)):
+        if isinstance(expr, Length):
+            new[expr.id] = Map(fn=lambda i: i + 1, inner=Indices(), description="prefix length")
+            continue
+        changes = {
+            f.name: new[getattr(expr, f.name).id]
+            for f in dataclasses.fields(expr)
+            if f.init and isinstance(getattr(expr, f.name), RASPExpr)
+        }
+        if hasattr(expr, "inputs") and isinstance(expr.inputs, tuple):
+            changes["inputs"] = tuple(new[i.id] for i in expr.inputs)
+        rebuilt = dataclasses.replace(expr, **changes) if changes else expr
+        if isinstance(expr, Select):
+            past = Select(keys=Indices(), queries=Indices(), predicate=Comparison.LEQ)
+            rebuilt = SelectorAnd(left=rebuilt, right=past)
+        new[expr.id] = rebuilt
+    return new[sop.id]  # type: ignore[return-value]
+
+
+def same(expected: list[Any], got: list[Any]) -> bool:
+    if len(expected) != len(got):
+        return False
+    for e, g in zip(expected, got):
+        if isinstance(e, str) or isinstance(g, str):
+            if e != g:
+                return False
+        elif abs(float(e) - float(g)) > 1e-6 * max(1.0, abs(float(e))):
+            return False
+    return True
+
+
+def exhaustive_inputs(vocab: list[Any], max_length: int) -> Iterable[list[Any]]:
+    for n in range(1, max_length + 1):
+        for combo in itertools.product(vocab, repeat=n):
+            yield list(combo)
+
+
+def random_inputs(vocab: list[Any], max_len: int, count: int, seed: int = 0, min_len: int = 1) -> list[list[Any]]:
+    rng = random.Random(seed)
+    return [[rng.choice(vocab) for _ in range(rng.randint(min_len, max_len))] for _ in range(count)]
+
+
+def default_inputs(vocab: list[Any], max_len: int, budget: int = 20_000, samples: int = 2_000) -> list[list[Any]]:
+    """All inputs up to the longest length that fits `budget`, then random longer ones."""
+    exhaustive_len, total = 0, 0
+    while exhaustive_len < max_len and total + len(vocab) ** (exhaustive_len + 1) <= budget:
+        exhaustive_len += 1
+        total += len(vocab) ** exhaustive_len
+    inputs = list(exhaustive_inputs(vocab, exhaustive_len))
+    if exhaustive_len < max_len:
+        inputs += random_inputs(vocab, max_len, samples, min_len=exhaustive_len + 1)
+    return inputs
+
+
+def verify(
+    model: Any,
+    inputs: list[list[Any]],
+    sop: SOp | None = None,
+    chunk: int = 2_000,
+    on_progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Compare model.run_batch with the interpreter on every input."""
+    sop = sop if sop is not None else model.program
+    reference = causal_reference(sop) if model.causal else sop
+    report = VerifyReport()
+    for start in range(0, len(inputs), chunk):
+        batch = inputs[start : start + chunk]
+        expected = _interpret(reference, batch)
+        kept = [(raw, exp) for raw, exp in zip(batch, expected) if exp is not None]
+        report.skipped += len(batch) - len(kept)
+        got = model.run_batch([raw for raw, _ in kept])
+        for (raw, exp), out in zip(kept, got):
+            report.checked += 1
+            if not same(exp, out):
+                report.mismatches.append((raw, exp, out))
+        if on_progress:
+            on_progress(len(batch))
+    return report
+
+
+def _interpret(sop: SOp, inputs: list[list[Any]]) -> list[Any]:
+    try:
+        return evaluate_batch(sop, inputs)
+    except RaspError:  # some inputs raise: find them one by one
+        out = []
+        for raw in inputs:
+            try:
+                out.append(evaluate_batch(sop, [raw])[0])
+            except RaspError:
+                out.append(None)
+        return out
