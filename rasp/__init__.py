@@ -8,7 +8,8 @@
 
 from .errors import RaspError
 from .evaluate import evaluate_batch
-from .program import Program, evaluate_source as evaluate, from_source, load
+from .program import Program, from_source, load
+from .program import evaluate_source as evaluate
 
 __all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile"]
 __version__ = "0.1.0"

@@ -1,3 +1,5 @@
-from rasp.cli import main
 import sys
+
+from rasp.cli import main
+
 sys.exit(main())

@@ -158,7 +158,7 @@ def draw_expr(expr: RASPExpr, raw: Input, out_path: str | Path) -> Path:
             "drawing needs Graphviz's 'dot' program, which is not installed",
             hint="install it (apt-get install graphviz, brew install graphviz), or write DOT text with -o graph.dot",
         )
-    proc = subprocess.run([dot, f"-T{fmt}", "-o", str(out)], input=dot_source, text=True, capture_output=True)
+    proc = subprocess.run([dot, f"-T{fmt}", "-o", str(out)], input=dot_source, text=True, capture_output=True, check=False)
     if proc.returncode != 0:
         raise RaspError(f"graphviz failed: {proc.stderr.strip()[:500]}")
     return out

@@ -7,7 +7,8 @@ boolean array. Element-wise maps run once per *distinct* input combination
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -242,7 +243,8 @@ def _call(expr: SOp, fn: Any, args: list[Any]) -> Any:
     try:
         return fn(*args)
     except RaspError as e:
-        raise e.with_pos(expr.pos)
+        e.with_pos(expr.pos)
+        raise
     except ZeroDivisionError:
         raise RaspValueError(
             f"division by zero in '{expr.name}' (on value {', '.join(map(repr, args))})", pos=expr.pos

@@ -6,10 +6,12 @@ come from `rasp.evaluate` when an input is given.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import ast
 from .errors import (
@@ -174,7 +176,7 @@ class Interpreter:
     def run_statements(self, statements: list[ast.Node], env: Environment) -> list[Result]:
         results: list[Result] = []
         for stmt in statements:
-            results.extend(guarded(lambda: self.execute(stmt, env)))
+            results.extend(guarded(functools.partial(self.execute, stmt, env)))
         return results
 
     # --- statements ----------------------------------------------------------------------
@@ -241,7 +243,8 @@ class Interpreter:
         try:
             self.run_file(path, env)
         except RaspLoadError as e:
-            raise e.with_pos(stmt.pos)
+            e.with_pos(stmt.pos)
+            raise
         return []
 
     def _resolve_load(self, name: str, pos: SourcePos) -> Path:
@@ -268,7 +271,8 @@ class Interpreter:
         try:
             return method(node, env)
         except RaspError as e:
-            raise e.with_pos(node.pos)
+            e.with_pos(node.pos)
+            raise
 
     def _eval_Literal(self, node: ast.Literal, env: Environment) -> Any:
         return node.value
@@ -492,8 +496,7 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
             raise RaspTypeError(f"map expects a function first, got a {type_name(func)}", pos=pos)
         if not any(isinstance(s, SOp) for s in sops):
             return interp.call(func, list(sops), pos)
-        name = func.name if isinstance(func, Function) else func.name
-        return lift(interp.call_elementwise(func, pos), list(sops), name, pos)
+        return lift(interp.call_elementwise(func, pos), list(sops), func.name, pos)
 
     def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
         return Builtin(name, fn, lo, hi, sig, doc)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import RaspNameError, RaspTypeError
 from .evaluate import Input, evaluate, evaluate_batch

@@ -12,8 +12,9 @@ from __future__ import annotations
 import enum
 import itertools
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .errors import SourcePos
 
