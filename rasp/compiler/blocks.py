@@ -16,8 +16,9 @@ Weights are expressed per space; `model.py` places them in the residual stream.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -41,7 +42,17 @@ from ..sops import (
     Tokens,
 )
 from .layout import ONE, Space
-from .valueset import ALWAYS, MAX_VALUES, MAYBE, NEVER, ValueSets, aggregate_default, call, is_number, value_key
+from .valueset import (
+    ALWAYS,
+    MAX_VALUES,
+    MAYBE,
+    NEVER,
+    ValueSets,
+    aggregate_default,
+    call,
+    is_number,
+    value_key,
+)
 
 # --- function trees: fused element-wise computation -----------------------------------------
 
@@ -88,13 +99,17 @@ class Apply(Tree):
     def leaves(self) -> list[Space]:
         return list(dict.fromkeys(s for a in self.args for s in a.leaves()))
 
-    def evaluate(self, env: dict[Space, Any]) -> Any:
-        args = tuple(a.evaluate(env) for a in self.args)
-        if any(a is None for a in args):
-            return None
-        if args not in self.memo:
-            self.memo[args] = call(self.expr, self.fn, args)
-        return self.memo[args]
+    def evaluate(self, env: dict[Any, Any]) -> Any:
+        """The value at one input; results are also stored in `env`, for sub-expressions."""
+        if self not in env:
+            args = tuple(a.evaluate(env) for a in self.args)
+            if any(a is None for a in args):
+                env[self] = None
+            else:
+                if args not in self.memo:
+                    self.memo[args] = call(self.expr, self.fn, args)
+                env[self] = self.memo[args]
+        return env[self]
 
     def subtrees(self) -> list[Tree]:
         out: list[Tree] = [self]

@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import RaspError
 
@@ -53,8 +54,9 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 
 
 def _compile(args: argparse.Namespace):
-    import rasp
     import torch
+
+    import rasp
 
     from . import compile_program
 

@@ -13,8 +13,9 @@ NEVER, MAYBE or ALWAYS selected, from which aggregate widths and means follow.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..errors import RaspError
 from ..evaluate import evaluate_batch
