@@ -136,11 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Optional dependencies and the pip extra that installs each.
+_OPTIONAL_PACKAGES = {"torch": "torch", "matplotlib": "draw", "transformer_lens": "lens"}
+
+
 def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return func(args)
     except RaspError as e:
         print(e.format(), file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as e:
+        extra = _OPTIONAL_PACKAGES.get((e.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"error: this command needs the '{e.name}' package: pip install 'rasp[{extra}]'", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
