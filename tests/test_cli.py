@@ -173,3 +173,15 @@ def test_process_syntax_error_has_no_traceback(tmp_path):
     assert result.returncode == 1
     assert f"{p}:1:" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_missing_optional_package_is_a_clean_cli_error(monkeypatch, capsys):
+    from rasp import cli
+
+    def needs_torch(args):
+        raise ModuleNotFoundError("No module named 'torch'", name="torch")
+
+    assert cli.run_guarded(needs_torch, None) == 1
+    err = capsys.readouterr().err
+    assert "pip install 'rasp[torch]'" in err
+    assert "Traceback" not in err

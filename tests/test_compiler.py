@@ -1,7 +1,9 @@
 """Compiler behaviour on hand-built IR programs: the cases Tracr gets wrong, errors,
 the model API, saving, and the CLI."""
 
+import itertools
 import json
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +26,8 @@ from rasp.sops import (
 )
 
 torch = pytest.importorskip("torch")
+
+PROGRAMS = Path(__file__).resolve().parent.parent / "programs"
 
 TOKENS = Tokens("str")
 INDICES = Indices()
@@ -160,13 +164,23 @@ def test_save_and_load(tmp_path):
     assert loaded.run("abcab") == model.run("abcab") == [2, 2, 1, 2, 2]
 
 
-def test_transformer_lens_export():
+@pytest.mark.parametrize("name", ["reverse", "sort", "hist"])
+def test_transformer_lens_export(name):
     pytest.importorskip("transformer_lens")
-    same = Select(keys=TOKENS, queries=TOKENS, predicate=EQ)
-    model = compile_program(SelectorWidth(selector=same), list("abc"), 8)
-    ids = model.encode(["abcab"])
+    import rasp
+
+    vocab = list("abc")
+    model = compile_program(rasp.load(PROGRAMS / f"{name}.rasp").output, vocab, 5)
     lens = model.to_transformer_lens()
-    assert torch.allclose(lens(ids), model(ids), atol=1e-9)
+    assert lens.cfg.dtype == torch.float64 and not lens.cfg.use_attn_scale and lens.cfg.normalization_type is None
+    for n in range(1, 6):
+        inputs = [list(c) for c in itertools.product(vocab, repeat=n)]
+        ids = model.encode(inputs)
+        with torch.no_grad():
+            ours, theirs = model(ids), lens(ids)
+        assert torch.allclose(theirs, ours, atol=1e-9)
+        decoded = model.output.decode(theirs[:, 1:].numpy().reshape(-1, model.output.width))
+        assert [decoded[i * n : (i + 1) * n] for i in range(len(inputs))] == model.run_batch(inputs)
 
 
 def test_cli_compile_verify_show(tmp_path, capsys):

@@ -59,14 +59,3 @@ def test_cli_draw_renders_svg(tmp_path):
     assert out.read_text().lstrip().startswith(("<?xml", "<svg"))
     assert "sorted" in out.read_text()
 
-
-def test_missing_optional_package_is_a_clean_cli_error(monkeypatch, capsys):
-    from rasp import cli
-
-    def needs_torch(args):
-        raise ModuleNotFoundError("No module named 'torch'", name="torch")
-
-    assert cli.run_guarded(needs_torch, None) == 1
-    err = capsys.readouterr().err
-    assert "pip install 'rasp[torch]'" in err
-    assert "Traceback" not in err
