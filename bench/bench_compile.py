@@ -1,6 +1,6 @@
 """Compile time per program and compiled-model throughput.
 
-    .venv/bin/python bench/bench_compile.py [--max-len 8] [--device cuda]
+    .venv/bin/python bench/bench_compile.py [--max-len 8] [--device cuda] [--no-reuse]
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ def main() -> None:
     parser.add_argument("--max-len", type=int, default=8)
     parser.add_argument("--inputs", type=int, default=2000)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--no-reuse", dest="reuse", action="store_false", help="no residual subspace reuse")
     args = parser.parse_args()
     import torch
 
@@ -36,7 +37,7 @@ def main() -> None:
     for name, (vocab, _) in sorted(VOCABS.items()):
         prog = rasp.load(ROOT / "programs" / f"{name}.rasp")
         start = time.perf_counter()
-        model = compile_program(prog, vocab, args.max_len)
+        model = compile_program(prog, vocab, args.max_len, reuse=args.reuse)
         seconds = time.perf_counter() - start
         model.to(device)
         inputs = random_inputs(vocab, args.max_len, args.inputs, min_len=args.max_len)

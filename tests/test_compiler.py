@@ -183,6 +183,24 @@ def test_transformer_lens_export(name):
         assert [decoded[i * n : (i + 1) * n] for i in range(len(inputs))] == model.run_batch(inputs)
 
 
+@pytest.mark.parametrize("name, vocab", [("sort", "abc"), ("dyck1", "()a")])
+def test_residual_reuse_narrows_d_model(name, vocab, tmp_path):
+    import rasp
+
+    sop = rasp.load(PROGRAMS / f"{name}.rasp").output
+    wide = compile_program(sop, list(vocab), 5, reuse=False)
+    narrow = check(sop, vocab=vocab, max_len=5, exhaustive=5)
+    assert narrow.summary()["d_model"] < wide.summary()["d_model"]
+    assert narrow.alive_until and not wide.alive_until
+    # A dead s-op is still read from the last snapshot before it was zeroed, also after loading.
+    narrow.save(tmp_path / "m.pt")
+    loaded = load_model(tmp_path / "m.pt")
+    raw = list(vocab * 2)[:5]
+    wide_cache, cache = wide.run_with_cache(raw), loaded.run_with_cache(raw)
+    for space in narrow.alive_until:
+        assert loaded.read(cache, space) == wide.read(wide_cache, space)
+
+
 def test_cli_compile_verify_show(tmp_path, capsys):
     from rasp.cli import main
 
@@ -192,6 +210,9 @@ def test_cli_compile_verify_show(tmp_path, capsys):
     assert main(["compile", str(src), "--vocab", "a,b,c", "--max-len", "5", "-o", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["layers"] == 2 and summary["mismatches"] == 0 and summary["verified_inputs"] > 300
+    wide = tmp_path / "wide.pt"
+    assert main(["compile", str(src), "--vocab", "a,b,c", "--max-len", "5", "-o", str(wide), "--json", "--no-reuse"]) == 0
+    assert json.loads(capsys.readouterr().out)["d_model"] > summary["d_model"]
     assert main(["verify", str(src), "--vocab", "a,b,c", "--max-len", "5", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["mismatches"] == 0
     png = tmp_path / "rev.png"

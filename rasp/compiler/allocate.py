@@ -7,7 +7,7 @@ an MLP right after the attention that feeds it shares that attention's layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .blocks import MLP, Blocks, Head
 from .layout import Space
@@ -20,6 +20,7 @@ class Allocation:
     mlps: list[list[MLP]]  # per layer
     written: dict[Space, int]  # sublayer writing each space (0 = embedding)
     last_read: dict[Space, int]  # last sublayer reading each space
+    cleanups: list[MLP] = field(default_factory=list)  # MLPs zeroing dead spaces whose dims are reused
 
 
 def allocate_layers(blocks: Blocks) -> Allocation:
@@ -56,3 +57,18 @@ def allocate_layers(blocks: Blocks) -> Allocation:
         for s in block.reads:
             last_read[s] = max(last_read.get(s, 0), sub)
     return Allocation(n_layers, heads, mlps, written, last_read)
+
+
+def free_points(alloc: Allocation, keep: set[Space]) -> dict[Space, int]:
+    """For each dead space, the MLP sublayer that can zero it (after its last read).
+
+    A space read last by attention is cleaned by the MLP of the same layer. The
+    dimensions can then be taken by a space written at that sublayer or later:
+    an MLP in the same layer adds its output as the cleaning subtracts the old
+    value. Spaces in `keep` (the output, `one`, `bos`) stay alive.
+    """
+    freed = {}
+    for space, last in alloc.last_read.items():
+        if space not in keep:
+            freed[space] = last + (last % 2)
+    return freed

@@ -546,17 +546,70 @@ def _scaled(part: dict[Space, np.ndarray], k: float) -> dict[Space, np.ndarray]:
     return {s: w * k for s, w in part.items()}
 
 
-def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
-    """An exact ReLU MLP computing `tree` into `out` on every reachable input.
+@dataclass(frozen=True, eq=False)
+class _Column:
+    """One real input of an MLP's linear forms: a numeric space, or one coordinate of a one-hot space."""
 
-    Inputs split into categorical leaves (the "case", matched by a gate that is
-    0 on the case and <= -1 off it) and numeric leaves. Per case the output is
-    either affine in the numbers (two units), or a staircase along one linear
-    feature z of the numbers: two units per step where the output changes.
+    space: Space
+    coord: int | None = None
+
+    def x(self, value: Any) -> float:
+        if self.coord is None:
+            return float(value)
+        return float(self.space.index(value) == self.coord)
+
+    def weights(self, c: float) -> np.ndarray:
+        if self.coord is None:
+            return np.array([float(c)])
+        w = np.zeros(self.space.width)
+        w[self.coord] = c
+        return w
+
+    @property
+    def max_abs(self) -> float:
+        return 1.0 if self.coord is not None else max(abs(float(v)) for v in self.space.values)
+
+
+def _columns(spaces: list[Space]) -> list[_Column]:
+    return [_Column(s, i) if s.categorical else _Column(s) for s in spaces for i in (range(s.width) if s.categorical else [None])]
+
+
+def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
+    """An exact ReLU MLP computing `tree` into `out` on every reachable input: the narrowest of a few.
+
+    By default every categorical leaf is a gate. With numeric leaves present, a
+    small categorical leaf can instead enter the linear feature through its
+    one-hot coordinates (`depth + indicator(tokens == ")")` needs no case per
+    token then), which is tried too.
     """
     leaves = tree.leaves()
-    categorical = [s for s in leaves if s.categorical]
-    numeric = [s for s in leaves if not s.categorical]
+    best = _build_mlp(expr, tree, out, leaves, ())
+    if any(not s.categorical for s in leaves):
+        for space in leaves:
+            if space.categorical and space.width <= DEMOTE_WIDTH and best.hidden > 2 * space.width:
+                try:
+                    mlp = _build_mlp(expr, tree, out, leaves, (space,))
+                except RaspCompileError:
+                    continue
+                if mlp.hidden < best.hidden:
+                    best = mlp
+    return best
+
+
+# Categorical leaves up to this width may be read linearly instead of gated on.
+DEMOTE_WIDTH = 16
+
+
+def _build_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], linear: tuple[Space, ...]) -> MLP:
+    """Categorical leaves not in `linear` form the "case", matched by a gate that is
+    0 on the case and <= -1 off it; the other leaves are read through linear
+    columns. Per case the output is either affine in the columns (two units), or
+    a staircase along one linear feature z of them: two units per step where the
+    output changes.
+    """
+    categorical = [s for s in leaves if s.categorical and s not in linear]
+    numeric = [s for s in leaves if s not in categorical]
+    columns = _columns(numeric)
     cases: dict[tuple, list[tuple[tuple, Any]]] = {}
     for combo in reachable(leaves):
         env = dict(zip(leaves, combo))
@@ -576,28 +629,30 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
         gate = _gate(categorical, case)
         gate_count = len(categorical)
         indicator = _merge({ONE: np.ones(1)}, gate)  # 1 on the case, <= 0 elsewhere
-        xs = np.array([p[0] for p in points], dtype=np.float64).reshape(len(points), len(numeric))
+        xs = np.array(
+            [[c.x(v) for c, v in zip(columns, _spread(numeric, p[0]))] for p in points], dtype=np.float64
+        ).reshape(len(points), len(columns))
         ys = [p[1] for p in points]
-        if not numeric:
+        if not numeric or len({out.encode(y).tobytes() for y in ys}) == 1:
             neurons.add(indicator, out.encode(ys[0]) - baseline)
             continue
         if not out.categorical and all(is_number(y) or isinstance(y, bool) for y in ys):
             fit = _affine_fit(xs, np.array(ys, dtype=np.float64))
             if fit is not None:
-                linear = _linear(numeric, fit[0], fit[1])
-                bound = _bound(numeric, fit[0], abs(fit[1])) + 1
+                form = _linear(columns, fit[0], fit[1])
+                bound = _bound(columns, fit[0], abs(fit[1])) + 1
                 for sign in (1.0, -1.0):
-                    w = _merge(_scaled(linear, sign), _scaled(gate, bound) if gate_count else {})
+                    w = _merge(_scaled(form, sign), _scaled(gate, bound) if gate_count else {})
                     neurons.add(w, np.array([sign]))
                 neurons.add(indicator, -baseline)
                 continue
-        z_coef, z_values = _feature(tree, numeric, case, categorical, points, xs)
+        z_coef, z_values = _feature(tree, numeric, columns, case, categorical, points, xs)
         order = np.argsort(z_values, kind="stable")
         zs = z_values[order]
         encs = [out.encode(ys[i]) for i in order]
         neurons.add(indicator, encs[0] - baseline)
-        z_form = _linear(numeric, z_coef, 0.0)
-        z_max = _bound(numeric, z_coef, 0.0)
+        z_form = _linear(columns, z_coef, 0.0)
+        z_max = _bound(columns, z_coef, 0.0)
         for i in range(1, len(zs)):
             step = encs[i] - encs[i - 1]
             if not np.any(step) or zs[i] - zs[i - 1] < 1e-12:
@@ -611,6 +666,11 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
                     w = _merge(w, _scaled(gate, big))
                 neurons.add(w, sign * step)
     return neurons.build(expr)
+
+
+def _spread(spaces: list[Space], values: tuple) -> list[Any]:
+    """Leaf values repeated once per column (a one-hot leaf has one column per coordinate)."""
+    return [v for s, v in zip(spaces, values) for _ in range(s.width if s.categorical else 1)]
 
 
 def _most_common(vectors: list[np.ndarray]) -> np.ndarray:
@@ -631,22 +691,22 @@ def _gate(categorical: list[Space], case: tuple) -> dict[Space, np.ndarray]:
     return gate
 
 
-def _linear(numeric: list[Space], coef: np.ndarray, bias: float) -> dict[Space, np.ndarray]:
+def _linear(columns: list[_Column], coef: np.ndarray, bias: float) -> dict[Space, np.ndarray]:
     form: dict[Space, np.ndarray] = {ONE: np.array([bias])}
-    for space, c in zip(numeric, coef):
-        form = _merge(form, {space: np.array([float(c)])})
+    for column, c in zip(columns, coef):
+        form = _merge(form, {column.space: column.weights(float(c))})
     return form
 
 
-def _bound(numeric: list[Space], coef: np.ndarray, bias: float) -> float:
-    """An upper bound of |coef . x + bias| over every value the numeric leaves can hold."""
+def _bound(columns: list[_Column], coef: np.ndarray, bias: float) -> float:
+    """An upper bound of |coef . x + bias| over every value the columns can hold."""
     total = bias
-    for space, c in zip(numeric, coef):
-        total += abs(c) * max(abs(float(v)) for v in space.values)
+    for column, c in zip(columns, coef):
+        total += abs(c) * column.max_abs
     return float(total)
 
 
-def _feature(tree, numeric, case, categorical, points, xs) -> tuple[np.ndarray, np.ndarray]:
+def _feature(tree, numeric, columns, case, categorical, points, xs) -> tuple[np.ndarray, np.ndarray]:
     """A linear feature z of the numeric leaves on which the output is a function of z.
 
     The tree is cut into the largest sub-expressions that are affine in the
@@ -656,9 +716,9 @@ def _feature(tree, numeric, case, categorical, points, xs) -> tuple[np.ndarray, 
     """
     base = dict(zip(categorical, case))
     envs = [{**base, **dict(zip(numeric, p[0]))} for p in points]
-    coef = np.zeros(len(numeric))
+    coef = np.zeros(len(columns))
     radix = 1.0
-    for feature in _affine_cut(tree, numeric, envs, xs):
+    for feature in _affine_cut(tree, numeric, columns, envs, xs):
         slope, values = feature
         distinct = np.unique(np.round(values, 9))
         gap = np.diff(distinct).min() if len(distinct) > 1 else 1.0
@@ -669,8 +729,13 @@ def _feature(tree, numeric, case, categorical, points, xs) -> tuple[np.ndarray, 
     return coef, xs @ coef
 
 
-def _affine_cut(tree: Tree, numeric: list[Space], envs: list[dict], xs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(slope over the numeric leaves, values) of disjoint affine sub-expressions covering them."""
+def _affine_cut(
+    tree: Tree, numeric: list[Space], columns: list[_Column], envs: list[dict], xs: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(slope over the columns, values) of disjoint affine sub-expressions covering the linear leaves.
+
+    A one-hot leaf is affine in its own coordinates through its value's index.
+    """
     if not set(numeric) & set(tree.leaves()):
         return []
     values = [tree.evaluate(env) for env in envs]
@@ -679,8 +744,11 @@ def _affine_cut(tree: Tree, numeric: list[Space], envs: list[dict], xs: np.ndarr
         fit = _affine_fit(xs, vals)
         if fit is not None:
             return [(np.asarray(fit[0]), vals - fit[1])]
+    if isinstance(tree, Leaf) and tree.space.categorical:
+        slope = np.array([float(c.coord) if c.space is tree.space else 0.0 for c in columns])
+        return [(slope, xs @ slope)]
     if isinstance(tree, Apply):
-        return [f for arg in tree.args for f in _affine_cut(arg, numeric, envs, xs)]
+        return [f for arg in tree.args for f in _affine_cut(arg, numeric, columns, envs, xs)]
     raise RaspCompileError(f"cannot compile {tree!r}")  # a numeric leaf is always affine in itself
 
 
@@ -689,3 +757,22 @@ def lower(output: SOp, vs: ValueSets, causal: bool = False) -> Blocks:
     lowering = Lowering(vs, causal)
     out = lowering.space(output)
     return Blocks(lowering.token_spaces, lowering.position_spaces, lowering.heads, lowering.mlps, out)
+
+
+def cleaning_mlp(space: Space, coords: list[int]) -> MLP:
+    """An MLP subtracting `space`'s value from the given coordinates, leaving exact zeros.
+
+    One-hot coordinates are 0 or 1, so one unit relu(x) per coordinate returns
+    x; a number needs relu(x) - relu(-x). (At BOS the assembler tracks whatever
+    is left.)
+    """
+    rows, outs = [], []
+    for i in coords:
+        unit = np.zeros(space.width)
+        unit[i] = 1.0
+        for sign in (1.0,) if space.categorical else (1.0, -1.0):
+            rows.append(sign * unit)
+            outs.append(-sign * unit)
+    hidden = len(rows)
+    w_in = {space: np.array(rows).reshape(hidden, space.width), ONE: np.zeros((hidden, 1))}
+    return MLP(space.expr, space, w_in, np.array(outs).reshape(hidden, space.width))

@@ -40,6 +40,10 @@ def _program_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-len", type=int, required=True)
     p.add_argument("--output", help="the s-op to compile (default: the last one assigned)")
     p.add_argument("--causal", action="store_true", help="mask attention causally")
+    p.add_argument(
+        "--no-reuse", dest="reuse", action="store_false",
+        help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
+    )
 
 
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -63,7 +67,9 @@ def _compile(args: argparse.Namespace):
     prog = rasp.load(args.file)
     device = "cuda" if torch.cuda.is_available() else None
     vocab = [t for t in args.vocab.split(",")] if "," in args.vocab else list(args.vocab)
-    return compile_program(prog, vocab, args.max_len, causal=args.causal, output=args.output, device=device)
+    return compile_program(
+        prog, vocab, args.max_len, causal=args.causal, output=args.output, device=device, reuse=args.reuse
+    )
 
 
 def _verify(model: Any, exhaustive: int, samples: int, quiet: bool):

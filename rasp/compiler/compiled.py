@@ -15,10 +15,10 @@ from ..errors import RaspCompileError, RaspInputError, RaspLoadError
 from ..evaluate import Input, tokenize
 from ..graph import build_graph, topological_exprs
 from ..sops import SOp
-from .allocate import Allocation, allocate_layers
+from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
-from .blocks import Blocks, lower
-from .layout import Space, assign_layout
+from .blocks import Blocks, cleaning_mlp, lower
+from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .valueset import infer_value_sets
 
 
@@ -43,6 +43,8 @@ class CompiledModel:
     program: SOp | None = None
     stages: Stages | None = None
     labels: list[str] = field(default_factory=list)
+    # by name, for spaces whose dimensions are reused: the last sublayer after which they still hold their value
+    alive_until: dict[str, int] = field(default_factory=dict)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -115,6 +117,8 @@ class CompiledModel:
         if name not in self.spaces:
             known = ", ".join(sorted(self.spaces))
             raise RaspCompileError(f"no s-op named '{name}' lives in the residual stream (it has: {known})")
+        if snapshot is None and name in self.alive_until:
+            snapshot = _snapshot(self.alive_until[name])
         key = snapshot or [k for k in cache if k.endswith(".mlp") or k == "embed"][-1]
         resid = cache[key][0, 1:].cpu().numpy()
         return self.spaces[name].decode(resid[:, self.dims[name]])
@@ -163,6 +167,7 @@ class CompiledModel:
                 for n, s in self.spaces.items()
             ],
             "labels": self.labels,
+            "alive_until": self.alive_until,
         }
         config_path = path.with_suffix(".json")
         config_path.write_text(json.dumps(config, indent=1))
@@ -172,6 +177,13 @@ class CompiledModel:
         from .lens import to_transformer_lens
 
         return to_transformer_lens(self)
+
+
+def _snapshot(sublayer: int) -> str:
+    """The `run_with_cache` key of the residual right after `sublayer`."""
+    if sublayer == 0:
+        return "embed"
+    return f"layer{(sublayer + 1) // 2}.{'attn' if sublayer % 2 else 'mlp'}"
 
 
 def _key(v: Any) -> tuple:
@@ -195,7 +207,7 @@ def load_model(path: str | Path) -> CompiledModel:
     dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in config["spaces"]}
     return CompiledModel(
         module, spaces, dims, spaces[config["output"]], config["vocab"], config["max_len"],
-        config["causal"], labels=config.get("labels", []),
+        config["causal"], labels=config.get("labels", []), alive_until=config.get("alive_until", {}),
     )
 
 
@@ -206,10 +218,14 @@ def compile_program(
     causal: bool = False,
     output: str | None = None,
     device: str | None = None,
+    reuse: bool = True,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
     The model adds its own BOS at position 0; `run` strips it. Weights are float64.
+    With `reuse`, an s-op's residual dimensions go to a later s-op once nothing
+    reads it any more: the MLP after its last read zeroes it first (narrower
+    d_model, a few more MLP units).
     """
     import torch
 
@@ -225,10 +241,15 @@ def compile_program(
     blocks = lower(sop, value_sets, causal)
     allocation = allocate_layers(blocks)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
-    from .layout import BOS, ONE
-
     written = {ONE: 0, BOS: 0, **allocation.written}
-    layout = assign_layout([ONE, BOS, *spaces], written, freed={})
+    freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}
+    layout = assign_layout([ONE, BOS, *spaces], written, freed)
+    alive_until = {}
+    for space, coords in reused_dims(layout, written, freed).items():
+        cleanup = cleaning_mlp(space, coords)
+        allocation.mlps[freed[space] // 2 - 1].append(cleanup)
+        allocation.cleanups.append(cleanup)
+        alive_until[space] = freed[space] - 1
     weights = assemble(blocks, allocation, layout, vocab, max_len)
     cfg = ModelConfig(
         n_layers=allocation.n_layers,
@@ -264,6 +285,7 @@ def compile_program(
         causal=causal,
         program=sop,
         labels=layout.labels(),
+        alive_until={names[s]: sub for s, sub in alive_until.items()},
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model

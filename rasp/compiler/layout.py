@@ -125,3 +125,23 @@ def assign_layout(spaces: list[Space], written: dict[Space, int], freed: dict[Sp
         layout.d_model += len(extra)
         layout.dims[space] = np.array(take + extra, dtype=np.int64)
     return layout
+
+
+def reused_dims(layout: ResidualLayout, written: dict[Space, int], freed: dict[Space, int]) -> dict[Space, list[int]]:
+    """For each freed space, which of its coordinates a later space takes over (and so must be zeroed)."""
+    owners: dict[int, list[Space]] = {}
+    for space, dims in layout.dims.items():
+        for d in dims:
+            owners.setdefault(int(d), []).append(space)
+    out: dict[Space, list[int]] = {}
+    for space, dims in layout.dims.items():
+        if space not in freed:
+            continue
+        taken = [
+            i
+            for i, d in enumerate(dims)
+            if any(other is not space and written[other] >= freed[space] for other in owners[int(d)])
+        ]
+        if taken:
+            out[space] = taken
+    return out
