@@ -228,3 +228,19 @@ def test_cli_reports_compile_errors_cleanly(tmp_path, capsys):
     assert main(["compile", str(src), "--vocab", "a,b", "--max-len", "4", "-o", str(tmp_path / "b.pt")]) == 1
     err = capsys.readouterr().err
     assert "compile error" in err and "bad.rasp:1" in err and "Traceback" not in err
+
+
+def test_mean_of_strings_is_outside_the_compilable_subset(tmp_path, capsys):
+    from rasp.cli import main
+
+    src = tmp_path / "mean.rasp"
+    src.write_text("x = aggregate(select(indices, indices, <=), tokens);\n")
+    out = tmp_path / "m.pt"
+    assert main(["compile", str(src), "--vocab", "a,b", "--max-len", "4", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "mean.rasp:1:5: compile error" in err
+    assert "would average several different non-numeric values" in err
+    assert "Traceback" not in err
+    assert not out.exists()
+    # over a one-token vocabulary every average is of equal values, so it compiles
+    assert main(["compile", str(src), "--vocab", "a", "--max-len", "4", "-o", str(out), "--json"]) == 0

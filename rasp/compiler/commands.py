@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import RaspError
+from ..errors import RaspCompileError, RaspError
 
 
 def register(subparsers: Any) -> None:
@@ -91,6 +91,22 @@ def _verify(model: Any, exhaustive: int, samples: int, quiet: bool):
     return report, time.perf_counter() - start
 
 
+def _require_total(report: Any) -> None:
+    """A program the interpreter rejects on some inputs (say, a mean of strings) is outside
+    the compilable subset: the model would have no defined output to match there."""
+    if report.first_rejection is None:
+        return
+    raw, err = report.first_rejection
+    shown = "".join(raw) if all(isinstance(t, str) and len(t) == 1 for t in raw) else raw
+    raise RaspCompileError(
+        f"cannot compile: the program fails on {report.skipped} of the inputs over this vocabulary, "
+        f"e.g. on {shown!r}: {err.message}",
+        pos=err.pos,
+        hint="a compiled model must compute the program on every input up to --max-len; "
+        "restrict --vocab or make the program total",
+    )
+
+
 def _print_mismatches(report: Any) -> None:
     for raw, expected, got in report.mismatches[:5]:
         print(f"mismatch on {raw!r}: interpreter {expected!r}, model {got!r}", file=sys.stderr)
@@ -99,6 +115,7 @@ def _print_mismatches(report: Any) -> None:
 def cmd_compile(args: argparse.Namespace) -> int:
     model = _compile(args)
     report, _ = _verify(model, 20_000, 2_000, quiet=args.json)
+    _require_total(report)
     model.save(args.out)
     summary = model.summary()
     if args.json:
@@ -113,6 +130,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     model = _compile(args)
     report, seconds = _verify(model, args.exhaustive, args.samples, quiet=args.json)
+    _require_total(report)
     if args.json:
         print(json.dumps({"verified_inputs": report.checked, "mismatches": len(report.mismatches), "seconds": seconds}))
     else:

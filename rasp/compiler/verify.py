@@ -19,6 +19,7 @@ from ..sops import Comparison, Indices, Length, Map, RASPExpr, Select, SelectorA
 class VerifyReport:
     checked: int = 0
     skipped: int = 0  # inputs the interpreter itself rejects
+    first_rejection: tuple[list[Any], RaspError] | None = None
     mismatches: list[tuple[list[Any], list[Any], list[Any]]] = field(default_factory=list)
 
     @property
@@ -98,6 +99,10 @@ def verify(
     for start in range(0, len(inputs), chunk):
         batch = inputs[start : start + chunk]
         expected = _interpret(reference, batch)
+        for raw, exp in zip(batch, expected):
+            if isinstance(exp, RaspError) and report.first_rejection is None:
+                report.first_rejection = (raw, exp)
+        expected = [None if isinstance(exp, RaspError) else exp for exp in expected]
         kept = [(raw, exp) for raw, exp in zip(batch, expected) if exp is not None]
         report.skipped += len(batch) - len(kept)
         got = model.run_batch([raw for raw, _ in kept])
@@ -118,6 +123,6 @@ def _interpret(sop: SOp, inputs: list[list[Any]]) -> list[Any]:
         for raw in inputs:
             try:
                 out.append(evaluate_batch(sop, [raw])[0])
-            except RaspError:
-                out.append(None)
+            except RaspError as err:
+                out.append(err)
         return out
