@@ -33,8 +33,8 @@ VOCABS = {
     "sentiment": (["good", "bad", "not", "the"], 5),
     "translate": (["the", "cat", "dog", "?"], 5),
 }
-# Wide models (thousands of MLP units at max_len 32) get fewer random inputs.
-RANDOM_COUNT = {"dyck2": 300, "dyck3": 300}
+# Wide models (thousands of MLP units at max_len 32): their first MLP must stay narrow.
+WIDE = {"dyck2", "dyck3"}
 
 STDLIB = {
     "reverse": list("abc"),
@@ -70,9 +70,9 @@ def test_program_exhaustive(name):
 def test_program_long_random(name):
     vocab, _ = VOCABS[name]
     prog = rasp.load(PROGRAMS / f"{name}.rasp")
-    inputs = random_inputs(vocab, 32, RANDOM_COUNT.get(name, 2000), seed=1)
+    inputs = random_inputs(vocab, 32, 2000, seed=1)
     model = _check(prog.output, vocab, 32, inputs)
-    if name in RANDOM_COUNT:  # token cases read linearly: was 10,719 units gating on (index, token)
+    if name in WIDE:  # token cases read linearly: was 10,719 units gating on (index, token)
         assert model.summary()["mlp_hidden"][0] < 5000
 
 
@@ -81,6 +81,13 @@ def test_stdlib_exhaustive(name):
     vocab = STDLIB[name]
     sop = rasp.from_source("x = 1;")[name]
     _check(sop, vocab, 6, list(exhaustive_inputs(vocab, 6)))
+
+
+@pytest.mark.parametrize("name", sorted(STDLIB))
+def test_stdlib_long_random(name):
+    vocab = STDLIB[name]
+    sop = rasp.from_source("x = 1;")[name]
+    _check(sop, vocab, 32, random_inputs(vocab, 32, 2000, seed=2))
 
 
 # Targets from issue #3, one layer = attention + MLP. Tracr needs more for each.
