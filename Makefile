@@ -20,10 +20,20 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest
 
+DEMO_OUT ?= demo-output
+
+# Interpret, analyse, draw, compile to weights, verify and picture a model, end to end.
 demo: $(STAMP)
+	mkdir -p $(DEMO_OUT)
 	$(VENV)/bin/rasp run programs/sort.rasp --input "hello"
+	$(VENV)/bin/rasp run programs/translate.rasp --words --input "the cat sees a dog"
 	$(VENV)/bin/rasp run programs/reverse.rasp --input "hello" --json
-	$(VENV)/bin/rasp compile programs/reverse.rasp --vocab a,b,c,d,e,h,l,o --max-len 8 -o /tmp/rasp-demo-reverse.pt
+	$(VENV)/bin/rasp layers programs/sort_by_most_freq.rasp
+	$(VENV)/bin/rasp draw programs/sort.rasp --input hello -o $(DEMO_OUT)/sort-graph.$$(command -v dot >/dev/null && echo svg || echo dot)
+	$(VENV)/bin/rasp compile programs/sort.rasp --vocab a,b,c,d,e --max-len 8 -o $(DEMO_OUT)/sort.pt
+	$(VENV)/bin/rasp verify programs/dyck1.rasp --vocab "(,),a" --max-len 10
+	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.pt --input cabed -o $(DEMO_OUT)/sort-model.png
+	@echo "demo pictures and weights are in $(DEMO_OUT)/"
 
 bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
