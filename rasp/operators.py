@@ -34,7 +34,7 @@ def is_atom(v: Any) -> bool:
 
 
 def type_name(v: Any) -> str:
-    from .interpreter import Function
+    from .interpreter import Builtin, Function
 
     if isinstance(v, SOp):
         return "s-op"
@@ -52,6 +52,8 @@ def type_name(v: Any) -> str:
         return "list"
     if isinstance(v, dict):
         return "dict"
+    if isinstance(v, Builtin):
+        return "builtin"
     if isinstance(v, Function) or callable(v):
         return "function"
     return type(v).__name__

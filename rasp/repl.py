@@ -31,6 +31,7 @@ from .display import format_example, format_selector, format_sequence, format_va
 from .errors import RaspError, RaspInputError, RaspNameError, RaspSyntaxError, RaspTypeError
 from .evaluate import evaluate, tokenize
 from .interpreter import Builtin, Function, Interpreter
+from .operators import is_atom, type_name
 from .parser import parse
 from .sops import RASPExpr, Selector, SOp
 
@@ -369,15 +370,9 @@ def _indent(text: str, prefix: str) -> str:
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, Function):
-        return "a function"
-    if isinstance(value, Builtin):
-        return "a builtin"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a dict"
-    return f"the value {format_value(value)}"
+    if is_atom(value):
+        return f"the value {format_value(value)}"
+    return f"a {type_name(value)}"
 
 
 def _changed_summary(before: dict[str, Any], after: dict[str, Any]) -> str:
