@@ -273,10 +273,7 @@ class ReplSession:
         return f"{name}: {analyse(value)}"
 
     def cmd_load(self, args: str) -> str:
-        try:
-            parts = shlex.split(args)
-        except ValueError as e:
-            raise RaspError(f":load: {e}") from None
+        parts = _split_args(args, ":load")
         if len(parts) != 1:
             raise RaspError(":load takes one file name, e.g. :load programs/sort.rasp")
         path = Path(parts[0]).expanduser()
@@ -288,10 +285,7 @@ class ReplSession:
         return f"loaded {path}{_changed_summary(before, env.variables)}"
 
     def cmd_draw(self, args: str) -> str:
-        try:
-            parts = shlex.split(args)
-        except ValueError as e:
-            raise RaspError(f":draw: {e}") from None
+        parts = _split_args(args, ":draw")
         out_path: str | None = None
         names: list[str] = []
         i = 0
@@ -367,6 +361,14 @@ def _internal(e: BaseException) -> str:
 
 def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def _split_args(args: str, command: str) -> list[str]:
+    """A command's arguments, split like a shell would (quotes keep spaces)."""
+    try:
+        return shlex.split(args)
+    except ValueError as e:
+        raise RaspError(f"{command}: {e}") from None
 
 
 def _kind(value: Any) -> str:
