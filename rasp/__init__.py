@@ -7,9 +7,9 @@
 """
 
 from .errors import RaspError
-from .evaluate import evaluate_batch
-from .program import Program, from_source, load
-from .program import evaluate_source as evaluate
+from .ir.evaluate import evaluate_batch
+from .language.program import Program, from_source, load
+from .language.program import evaluate_source as evaluate
 
 __all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile"]
 __version__ = "0.1.0"

@@ -176,7 +176,7 @@ def test_process_syntax_error_has_no_traceback(tmp_path):
 
 
 def test_missing_optional_package_is_a_clean_cli_error(monkeypatch, capsys):
-    from rasp import cli
+    from rasp.cli import app as cli
 
     def needs_torch(args):
         raise ModuleNotFoundError("No module named 'torch'", name="torch")

@@ -10,8 +10,8 @@ import pytest
 from rasp.compiler import compile_program, load_model
 from rasp.compiler.verify import causal_reference, exhaustive_inputs, random_inputs, verify
 from rasp.errors import RaspCompileError
-from rasp.evaluate import evaluate
-from rasp.sops import (
+from rasp.ir.evaluate import evaluate
+from rasp.ir.sops import (
     Aggregate,
     Comparison,
     Constant,

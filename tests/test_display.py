@@ -1,4 +1,4 @@
-"""Text and HTML renderings of RASP values (rasp.display) and `_repr_html_` on s-ops."""
+"""Text and HTML renderings of RASP values (rasp.view.display) and `_repr_html_` on s-ops."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import re
 
 import pytest
 
-from rasp import display
-from rasp.display import (
+from rasp.view import display
+from rasp.errors import RaspInputError
+from rasp.ir.sops import SOp
+from rasp.language.interpreter import Interpreter
+from rasp.view.display import (
     format_atom,
     format_example,
     format_selector,
@@ -16,9 +19,6 @@ from rasp.display import (
     html_table,
     repr_html,
 )
-from rasp.errors import RaspInputError
-from rasp.interpreter import Interpreter
-from rasp.sops import SOp
 
 
 @pytest.fixture(autouse=True)

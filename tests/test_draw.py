@@ -7,8 +7,8 @@ import sys
 import pytest
 
 import rasp
-from rasp.draw import draw_expr, to_dot
 from rasp.errors import RaspError
+from rasp.view.draw import draw_expr, to_dot
 
 SORT_SOURCE = "def f(s) { return sort(s, s); }\nsorted = f(tokens);\n"
 

@@ -19,8 +19,8 @@ from rasp.errors import (
     RaspTypeError,
     RaspValueError,
 )
-from rasp.evaluate import MAX_INPUT_LENGTH
-from rasp.parser import parse
+from rasp.ir.evaluate import MAX_INPUT_LENGTH
+from rasp.language.parser import parse
 
 
 def run(source: str, raw="abc", output: str | None = None):

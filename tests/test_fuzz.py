@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 import rasp
 from rasp.errors import RaspError
-from rasp.interpreter import Interpreter
-from rasp.sops import SOp
+from rasp.ir.sops import SOp
+from rasp.language.interpreter import Interpreter
 
 KEYWORDS = ["def", "return", "for", "in", "if", "else", "and", "or", "not", "load",
             "select", "aggregate", "selector_width", "lambda", "range", "zip", "len",

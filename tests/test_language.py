@@ -12,7 +12,7 @@ import pytest
 
 import rasp
 from rasp.errors import RaspError
-from rasp.evaluate import evaluate as evaluate_expr
+from rasp.ir.evaluate import evaluate as evaluate_expr
 
 
 def run(source: str, raw, output: str | None = None):

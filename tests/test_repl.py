@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rasp.repl import ReplSession, make_history, prompt_loop
+from rasp.cli.repl import ReplSession, make_history, prompt_loop
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -190,7 +190,7 @@ def test_draw_reports_cleanly(session, tmp_path):
     target = tmp_path / "x.dot"
     out = session.feed(f":draw x -o {target}")
     try:
-        import rasp.draw  # noqa: F401
+        import rasp.view.draw  # noqa: F401
     except ImportError:
         assert "not available" in out
     else:
@@ -292,7 +292,7 @@ def test_prompt_toolkit_loop_with_pipe_input(capsys, tmp_path, monkeypatch):
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
 
-    from rasp.repl import main
+    from rasp.cli.repl import main
 
     history = tmp_path / "history"
     monkeypatch.setenv("RASP_HISTORY", str(history))

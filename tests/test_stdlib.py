@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import rasp
-from rasp.analysis import analyse
+from rasp.ir.analysis import analyse
 
 T, F = True, False
 

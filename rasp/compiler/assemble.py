@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluate import _convert_tokens, token_array
-from ..sops import Tokens
+from ..ir.evaluate import _convert_tokens, token_array
+from ..ir.sops import Tokens
 from .allocate import Allocation
 from .blocks import MLP, Blocks, Head
 from .layout import BOS, ONE, ResidualLayout

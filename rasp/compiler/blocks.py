@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError
-from ..sops import (
+from ..ir.sops import (
     Aggregate,
     Comparison,
     Constant,

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspInputError, RaspLoadError
-from ..evaluate import Input, tokenize
-from ..graph import build_graph, topological_exprs
-from ..sops import SOp
+from ..ir.evaluate import Input, tokenize
+from ..ir.graph import build_graph, topological_exprs
+from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, cleaning_mlp, lower

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..sops import RASPExpr
+from ..ir.sops import RASPExpr
 from .valueset import is_number
 
 

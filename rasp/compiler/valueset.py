@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspError
-from ..evaluate import _convert_tokens, token_array
-from ..sops import (
+from ..ir.evaluate import _convert_tokens, token_array
+from ..ir.sops import (
     Aggregate,
     Comparison,
     Constant,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import RaspError
-from ..evaluate import evaluate_batch
-from ..graph import build_graph, topological_exprs
-from ..sops import Comparison, Indices, Length, Map, RASPExpr, Select, SelectorAnd, SOp
+from ..ir.evaluate import evaluate_batch
+from ..ir.graph import build_graph, topological_exprs
+from ..ir.sops import Comparison, Indices, Length, Map, RASPExpr, Select, SelectorAnd, SOp
 
 
 @dataclass

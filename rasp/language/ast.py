@@ -1,11 +1,11 @@
-"""Typed syntax tree of RASP source, built from the Lark parse tree by `rasp.parser`."""
+"""Typed syntax tree of RASP source, built from the Lark parse tree by `rasp.language.parser`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import SourcePos
+from ..errors import SourcePos
 
 
 @dataclass

@@ -11,8 +11,8 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from .errors import RaspTypeError, SourcePos
-from .sops import (
+from ..errors import RaspTypeError, SourcePos
+from ..ir.sops import (
     Comparison,
     Constant,
     Indices,
@@ -173,7 +173,7 @@ def binary(op: str, left: Any, right: Any, pos: SourcePos | None) -> Any:
     try:
         return BINARY[op](left, right)
     except ZeroDivisionError:
-        from .errors import RaspValueError
+        from ..errors import RaspValueError
 
         raise RaspValueError("division by zero", pos=pos) from None
     except (TypeError, ValueError, OverflowError) as e:
@@ -284,7 +284,7 @@ def contains(item: Any, container: Any, pos: SourcePos | None) -> Any:
         if isinstance(container, (list, dict)):
             return item in container
         if isinstance(container, SOp):
-            from .sops import Aggregate
+            from ..ir.sops import Aggregate
 
             hits = indicator(binary("==", container, item, pos), pos)
             found = Aggregate(selector=full_selector(pos), sop=hits, default=0).at(pos)

@@ -1,8 +1,8 @@
 """The RASP intermediate representation: s-ops and selectors as an immutable DAG.
 
 Programs are lazy: evaluating RASP source builds these nodes, and the
-interpreter (`rasp.evaluate`), the layer analysis (`rasp.analysis`) and the
-compiler (`rasp.compiler`) all consume the same graph (`rasp.graph`).
+interpreter (`rasp.ir.evaluate`), the layer analysis (`rasp.ir.analysis`) and the
+compiler (`rasp.compiler`) all consume the same graph (`rasp.ir.graph`).
 
 Nodes compare by identity, so they can be dictionary keys and graph nodes.
 """
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SourcePos
+from ..errors import SourcePos
 
 _next_id = itertools.count()
 
@@ -88,8 +88,8 @@ class RASPExpr:
         return self
 
     def _repr_html_(self) -> str:
-        """Jupyter display: the value on the example input (`rasp.display.set_example`)."""
-        from .display import repr_html
+        """Jupyter display: the value on the example input (`rasp.view.display.set_example`)."""
+        from ..view.display import repr_html
 
         return repr_html(self)
 

@@ -12,12 +12,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from .analysis import attention_depths, selector_key
-from .display import format_atom
-from .errors import RaspError
-from .evaluate import Input, evaluate_trace, tokenize
-from .graph import build_graph, topological_exprs
-from .sops import (
+from ..errors import RaspError
+from ..ir.analysis import attention_depths, selector_key
+from ..ir.evaluate import Input, evaluate_trace, tokenize
+from ..ir.graph import build_graph, topological_exprs
+from ..ir.sops import (
     Aggregate,
     Constant,
     Indices,
@@ -34,6 +33,7 @@ from .sops import (
     Tokens,
     is_attention,
 )
+from .display import format_atom
 
 _COLORS = {"input": "#e8f0fe", "attention": "#fde2e1", "mlp": "#e6f4ea", "selector": "#fff4d6"}
 
@@ -165,7 +165,7 @@ def draw_expr(expr: RASPExpr, raw: Input, out_path: str | Path) -> Path:
 
 
 def draw_file(path: str | Path, raw: Input, out_path: str | Path, output: str | None = None) -> Path:
-    from .program import load
+    from ..language.program import load
 
     prog = load(path)
     return draw_expr(prog.sop(output), raw, out_path)

@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import RaspNameError, RaspTypeError
-from .evaluate import Input, evaluate, evaluate_batch
+from ..errors import RaspNameError, RaspTypeError
+from ..ir.evaluate import Input, evaluate, evaluate_batch
+from ..ir.sops import RASPExpr, SOp
 from .interpreter import Interpreter, Result
-from .sops import RASPExpr, SOp
 
 
 class Program:
@@ -59,7 +59,7 @@ class Program:
         return evaluate_batch(self.sop(output), inputs)
 
     def layers(self, output: str | None = None):
-        from .analysis import analyse
+        from ..ir.analysis import analyse
 
         return analyse(self.sop(output))
 

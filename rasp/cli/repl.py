@@ -26,14 +26,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from . import ast
-from .display import format_example, format_selector, format_sequence, format_value
-from .errors import RaspError, RaspInputError, RaspNameError, RaspSyntaxError, RaspTypeError
-from .evaluate import evaluate, tokenize
-from .interpreter import Builtin, Function, Interpreter
-from .operators import is_atom, type_name
-from .parser import parse
-from .sops import RASPExpr, Selector, SOp
+from ..errors import RaspError, RaspInputError, RaspNameError, RaspSyntaxError, RaspTypeError
+from ..ir.evaluate import evaluate, tokenize
+from ..ir.sops import RASPExpr, Selector, SOp
+from ..language import ast
+from ..language.interpreter import Builtin, Function, Interpreter
+from ..language.operators import is_atom, type_name
+from ..language.parser import parse
+from ..view.display import format_example, format_selector, format_sequence, format_value
 
 PROMPT = ">> "
 CONTINUATION_PROMPT = "... "
@@ -267,7 +267,7 @@ class ReplSession:
         return args, value
 
     def cmd_layers(self, args: str) -> str:
-        from .analysis import analyse
+        from ..ir.analysis import analyse
 
         name, value = self._expr_arg(args, ":layers")
         return f"{name}: {analyse(value)}"
@@ -305,9 +305,9 @@ class ReplSession:
             safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "graph"
             out_path = f"{safe}.svg"
         try:
-            from .draw import draw_expr
+            from ..view.draw import draw_expr
         except ImportError:
-            raise RaspError("drawing is not available in this installation (rasp.draw is missing)") from None
+            raise RaspError("drawing is not available in this installation (rasp.view.draw is missing)") from None
         written = draw_expr(value, self.example, out_path)
         return f"wrote {written if written is not None else out_path}"
 
@@ -392,7 +392,7 @@ _MISSING = object()
 
 
 def banner(session: ReplSession) -> str:
-    from . import __version__
+    from .. import __version__
 
     return (
         f"RASP {__version__}: type :help for commands, exit or Ctrl-D to leave\n"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .sops import RASPExpr, Selector
+from ..ir.sops import RASPExpr, Selector
 
 
 def format_atom(v: Any) -> str:
@@ -99,7 +99,7 @@ _example: Any = DEFAULT_EXAMPLE
 
 def set_example(raw: Any) -> None:
     """Set the input that s-ops and selectors show in notebooks (`_repr_html_`)."""
-    from .evaluate import tokenize
+    from ..ir.evaluate import tokenize
 
     tokenize(raw)  # raises RaspInputError for empty or unusable inputs
     global _example
@@ -126,7 +126,7 @@ def selector_html(title: str, tokens: list[Any], matrix: list[list[bool]]) -> st
 def repr_html(expr: RASPExpr, example: Any = None) -> str:
     """HTML for an s-op or selector evaluated on the example input; never raises."""
     try:
-        from .evaluate import evaluate, tokenize
+        from ..ir.evaluate import evaluate, tokenize
 
         raw = _example if example is None else example
         tokens = tokenize(raw)
@@ -141,7 +141,7 @@ def repr_html(expr: RASPExpr, example: Any = None) -> str:
 
 
 def _error_html(expr: Any, e: BaseException) -> str:
-    from .errors import RaspError
+    from ..errors import RaspError
 
     try:
         name = expr.name

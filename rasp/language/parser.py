@@ -15,8 +15,8 @@ from lark.exceptions import (
     VisitError,
 )
 
+from ..errors import RaspError, RaspSyntaxError, SourcePos
 from . import ast
-from .errors import RaspError, RaspSyntaxError, SourcePos
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import RaspInputError, RaspTypeError, RaspValueError
+from ..errors import RaspInputError, RaspTypeError, RaspValueError
 from .graph import build_graph, topological_exprs
 from .sops import (
     Aggregate,
@@ -238,7 +238,7 @@ def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarra
 
 
 def _call(expr: SOp, fn: Any, args: list[Any]) -> Any:
-    from .errors import RaspError
+    from ..errors import RaspError
 
     try:
         return fn(*args)

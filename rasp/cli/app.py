@@ -6,38 +6,18 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
 
-from .errors import RaspError, RaspInputError
-
-
-def _read_input(args: argparse.Namespace) -> Any:
-    if args.input_json is not None:
-        try:
-            value = json.loads(args.input_json)
-        except json.JSONDecodeError as e:
-            raise RaspInputError(f"--input-json is not valid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(value, (list, str)):
-            raise RaspInputError("--input-json must be a JSON list of tokens or a string")
-        return value
-    if args.input is None:
-        raise RaspInputError("no input given: use --input TEXT or --input-json '[...]'")
-    return args.input.split() if args.words else args.input
-
-
-def _add_input_args(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument("--input", "-i", help="input text, one token per character (see --words)")
-    p.add_argument("--input-json", help="input as a JSON list of tokens, e.g. '[1, 2, 3]'")
-    p.add_argument("--words", action="store_true", help="split --input on whitespace into word tokens")
+from ..errors import RaspError, RaspInputError
+from .args import add_input_args, add_sop_arg, read_input
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .display import format_selector, format_sequence
-    from .program import load
+    from ..language.program import load
+    from ..view.display import format_selector, format_sequence
 
     prog = load(args.file)
-    raw = _read_input(args)
-    name = args.output or prog.output_name
+    raw = read_input(args)
+    name = args.sop or prog.output_name
     values = prog(raw, name)
     if args.json:
         print(json.dumps({"output": values, "name": name}))
@@ -52,7 +32,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .parser import parse
+    from ..language.parser import parse
 
     for f in args.files:
         try:
@@ -65,11 +45,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from .program import load
+    from ..language.program import load
 
     prog = load(args.file)
-    report = prog.layers(args.output)
-    name = args.output or prog.output_name
+    report = prog.layers(args.sop)
+    name = args.sop or prog.output_name
     if args.json:
         print(json.dumps({"name": name, "layers": report.layers, "heads": report.heads,
                           "heads_per_layer": report.heads_per_layer}))
@@ -79,9 +59,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
-    from .draw import draw_file
+    from ..view.draw import draw_file
 
-    draw_file(args.file, _read_input(args), args.out, output=args.output)
+    draw_file(args.file, read_input(args), args.out, output=args.sop)
     print(f"wrote {args.out}")
     return 0
 
@@ -102,8 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a .rasp file on an input and print its output")
     p.add_argument("file")
-    _add_input_args(p)
-    p.add_argument("--output", "-n", help="name of the s-op to print (default: the last one assigned)")
+    add_input_args(p)
+    add_sop_arg(p, "print")
     p.add_argument("--json", action="store_true", help='print one JSON object {"output": [...], "name": ...}')
     p.set_defaults(func=cmd_run)
 
@@ -113,26 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("layers", help="layers and heads a program needs (RASP paper counting)")
     p.add_argument("file")
-    p.add_argument("--output", "-n", help="s-op to analyse (default: the last one assigned)")
+    add_sop_arg(p, "analyse")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("draw", help="render the computation graph with example values (graphviz)")
     p.add_argument("file")
-    _add_input_args(p)
-    p.add_argument("--output", "-n", help="s-op to draw (default: the last one assigned)")
+    add_input_args(p)
+    add_sop_arg(p, "draw")
     p.add_argument("-o", "--out", default="graph.svg", help="output file (.svg, .png, .pdf or .dot)")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("repl", help="start the interactive REPL (the default)")
     p.set_defaults(func=cmd_repl)
 
-    try:
-        from .compiler.commands import register
-    except ImportError:
-        pass
-    else:
-        register(sub)
+    # Each command group registers its subcommands here; new groups add one line.
+    from . import compile as compile_commands
+
+    compile_commands.register(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Executes RASP statements: builds s-op graphs, binds names, runs functions and loads files.
 
-S-ops are lazy: executing `x = aggregate(...)` builds IR (`rasp.sops`); values
+S-ops are lazy: executing `x = aggregate(...)` builds IR (`rasp.ir.sops`); values
 come from `rasp.evaluate` when an input is given.
 """
 
@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import ast
-from .errors import (
+from ..errors import (
     RaspArgumentError,
     RaspError,
     RaspLoadError,
@@ -24,7 +23,9 @@ from .errors import (
     RaspValueError,
     SourcePos,
 )
-from .evaluate import evaluate
+from ..ir.evaluate import evaluate
+from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
+from . import ast
 from .operators import (
     binary,
     contains,
@@ -39,7 +40,6 @@ from .operators import (
     unary,
 )
 from .parser import parse
-from .sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
 
 MAX_CALL_DEPTH = 100
 STDLIB_DIR_NAME = "stdlib"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RaspCompileError, RaspError
+from .args import add_program_args, parse_vocab
 
 
 def register(subparsers: Any) -> None:
@@ -35,11 +36,7 @@ def register(subparsers: Any) -> None:
 
 
 def _program_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", help="a .rasp program")
-    p.add_argument("--vocab", required=True, help="comma-separated tokens, e.g. a,b,c")
-    p.add_argument("--max-len", type=int, required=True)
-    p.add_argument("--output", help="the s-op to compile (default: the last one assigned)")
-    p.add_argument("--causal", action="store_true", help="mask attention causally")
+    add_program_args(p)
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
@@ -62,18 +59,18 @@ def _compile(args: argparse.Namespace):
 
     import rasp
 
-    from . import compile_program
+    from ..compiler import compile_program
 
     prog = rasp.load(args.file)
     device = "cuda" if torch.cuda.is_available() else None
-    vocab = [t for t in args.vocab.split(",")] if "," in args.vocab else list(args.vocab)
+    vocab = parse_vocab(args.vocab)
     return compile_program(
-        prog, vocab, args.max_len, causal=args.causal, output=args.output, device=device, reuse=args.reuse
+        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse
     )
 
 
 def _verify(model: Any, exhaustive: int, samples: int, quiet: bool):
-    from .verify import default_inputs, verify
+    from ..compiler.verify import default_inputs, verify
 
     inputs = default_inputs(model.vocab, model.max_len, exhaustive, samples)
     start = time.perf_counter()
@@ -167,8 +164,8 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
 
 
 def cmd_show_model(args: argparse.Namespace) -> int:
-    from .compiled import load_model
-    from .show import show_model
+    from ..compiler.compiled import load_model
+    from ..view.show import show_model
 
     model = load_model(args.model)
     raw = args.input.split(",") if "," in args.input else args.input

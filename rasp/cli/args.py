@@ -1,0 +1,68 @@
+"""Flags shared by every subcommand, so each takes programs, inputs and outputs one way.
+
+- input:   `--input TEXT` (one token per character; `--words` splits on whitespace),
+           or `--input-json '[...]'` (tokens keep their JSON types); never both.
+- program: `FILE --vocab a,b,c --max-len N [--sop NAME] [--causal]`.
+- s-op:    `--sop NAME` picks the s-op (`--output` is kept as an alias).
+- files:   `-o/--out PATH` names the file written; `--force` lets it replace an existing one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ..errors import RaspInputError
+
+
+def add_input_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", "-i", help="input text, one token per character (see --words)")
+    p.add_argument("--input-json", help="input as a JSON list of tokens, e.g. '[1, 2, 3]'")
+    p.add_argument("--words", action="store_true", help="split --input on whitespace into word tokens")
+
+
+def read_input(args: argparse.Namespace) -> Any:
+    """The input the flags of `add_input_args` describe."""
+    if args.input_json is not None and args.input is not None:
+        raise RaspInputError("give either --input or --input-json, not both")
+    if args.input_json is not None:
+        try:
+            value = json.loads(args.input_json)
+        except json.JSONDecodeError as e:
+            raise RaspInputError(f"--input-json is not valid JSON: {e.msg} (column {e.colno})") from None
+        if not isinstance(value, (list, str)):
+            raise RaspInputError("--input-json must be a JSON list of tokens or a string")
+        return value
+    if args.input is None:
+        raise RaspInputError("no input given: use --input TEXT or --input-json '[...]'")
+    return args.input.split() if args.words else args.input
+
+
+def add_sop_arg(p: argparse.ArgumentParser, what: str = "use") -> None:
+    p.add_argument("--sop", "--output", "-n", dest="sop", metavar="NAME",
+                   help=f"the s-op to {what} (default: the last one the file assigns)")
+
+
+def parse_vocab(text: str) -> list[str]:
+    """`a,b,c` is three tokens; text without commas is one token per character."""
+    tokens = text.split(",") if "," in text else list(text)
+    if any(t == "" for t in tokens):
+        raise RaspInputError(f"--vocab {text!r} has an empty token; separate tokens with single commas")
+    return tokens
+
+
+def add_program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
+    """A program to compile: file, vocabulary, maximum length, s-op, masking."""
+    p.add_argument("file", help="a .rasp program")
+    p.add_argument("--vocab", required=True,
+                   help="input tokens, comma-separated (a,b,c); without commas, one token per character")
+    p.add_argument("--max-len", type=int, required=True, metavar="N",
+                   help="the longest input the model must handle")
+    add_sop_arg(p, what)
+    p.add_argument("--causal", action="store_true", help="mask attention causally")
+
+
+def add_out_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> None:
+    p.add_argument("-o", "--out", default=default, metavar="PATH", help=help)
+    p.add_argument("--force", action="store_true", help="replace the output file if it exists")

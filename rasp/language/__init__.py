@@ -1,0 +1,1 @@
+"""The language front end: Lark grammar -> typed AST -> s-op graph (the interpreter)."""

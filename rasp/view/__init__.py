@@ -1,0 +1,1 @@
+"""Looking at programs and models: text and HTML display, graph drawings, model pictures."""
