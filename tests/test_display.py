@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from rasp.view import display
 from rasp.errors import RaspInputError
 from rasp.ir.sops import SOp
 from rasp.language.interpreter import Interpreter
+from rasp.view import display
 from rasp.view.display import (
     format_atom,
     format_example,
