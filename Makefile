@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,draw]'
+	$(PY) -m pip install -q -e '.[dev,draw,torch]'
 	@command -v dot >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && (apt-get install -y -q graphviz >/dev/null 2>&1 || sudo -n apt-get install -y -q graphviz >/dev/null 2>&1) || echo "note: graphviz 'dot' not installed; 'rasp draw' will explain how to get it")
 	touch $(STAMP)
 
@@ -30,9 +30,9 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp run programs/reverse.rasp --input "hello" --json
 	$(VENV)/bin/rasp layers programs/sort_by_most_freq.rasp
 	$(VENV)/bin/rasp draw programs/sort.rasp --input hello -o $(DEMO_OUT)/sort-graph.$$(command -v dot >/dev/null && echo svg || echo dot)
-	$(VENV)/bin/rasp compile programs/sort.rasp --vocab a,b,c,d,e --max-len 8 -o $(DEMO_OUT)/sort.pt
+	$(VENV)/bin/rasp compile programs/sort.rasp --vocab a,b,c,d,e --max-len 8 -o $(DEMO_OUT)/sort.safetensors --force
 	$(VENV)/bin/rasp verify programs/dyck1.rasp --vocab "(,),a" --max-len 10
-	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.pt --input cabed -o $(DEMO_OUT)/sort-model.png
+	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.safetensors --input cabed -o $(DEMO_OUT)/sort-model.png
 	@echo "demo pictures and weights are in $(DEMO_OUT)/"
 
 bench: $(STAMP)

@@ -151,16 +151,16 @@ def test_program_object_and_cached_residual():
     cache = model.run_with_cache("abcc")
     assert model.read(cache, "opp") == [3, 2, 1, 0]
     assert model.read(cache, "rev") == ["c", "c", "b", "a"]
-    assert "layer1.pattern" in cache
+    assert "blocks.0.attn.hook_pattern" in cache
 
 
 def test_save_and_load(tmp_path):
     same = Select(keys=TOKENS, queries=TOKENS, predicate=EQ)
     model = compile_program(SelectorWidth(selector=same), list("abc"), 8)
-    model.save(tmp_path / "m.pt")
-    config = json.loads((tmp_path / "m.json").read_text())
-    assert config["vocab"] == ["a", "b", "c"] and config["max_len"] == 8
-    loaded = load_model(tmp_path / "m.pt")
+    path = model.save(tmp_path / "m.safetensors")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
+    loaded = load_model(path)
+    assert loaded.vocab == ["a", "b", "c"] and loaded.max_len == 8
     assert loaded.run("abcab") == model.run("abcab") == [2, 2, 1, 2, 2]
 
 
@@ -193,8 +193,8 @@ def test_residual_reuse_narrows_d_model(name, vocab, tmp_path):
     assert narrow.summary()["d_model"] < wide.summary()["d_model"]
     assert narrow.alive_until and not wide.alive_until
     # A dead s-op is still read from the last snapshot before it was zeroed, also after loading.
-    narrow.save(tmp_path / "m.pt")
-    loaded = load_model(tmp_path / "m.pt")
+    narrow.save(tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors")
     raw = list(vocab * 2)[:5]
     wide_cache, cache = wide.run_with_cache(raw), loaded.run_with_cache(raw)
     for space in narrow.alive_until:
@@ -206,11 +206,11 @@ def test_cli_compile_verify_show(tmp_path, capsys):
 
     src = tmp_path / "rev.rasp"
     src.write_text("opp = length - indices - 1;\nrev = aggregate(select(indices, opp, ==), tokens);\n")
-    out = tmp_path / "rev.pt"
+    out = tmp_path / "rev.safetensors"
     assert main(["compile", str(src), "--vocab", "a,b,c", "--max-len", "5", "-o", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["layers"] == 2 and summary["mismatches"] == 0 and summary["verified_inputs"] > 300
-    wide = tmp_path / "wide.pt"
+    wide = tmp_path / "wide.safetensors"
     assert main(["compile", str(src), "--vocab", "a,b,c", "--max-len", "5", "-o", str(wide), "--json", "--no-reuse"]) == 0
     assert json.loads(capsys.readouterr().out)["d_model"] > summary["d_model"]
     assert main(["verify", str(src), "--vocab", "a,b,c", "--max-len", "5", "--json"]) == 0
@@ -225,7 +225,7 @@ def test_cli_reports_compile_errors_cleanly(tmp_path, capsys):
 
     src = tmp_path / "bad.rasp"
     src.write_text("x = aggregate(select(tokens, tokens, <) or select(indices, indices, <), indicator(tokens == \"a\"));\n")
-    assert main(["compile", str(src), "--vocab", "a,b", "--max-len", "4", "-o", str(tmp_path / "b.pt")]) == 1
+    assert main(["compile", str(src), "--vocab", "a,b", "--max-len", "4", "-o", str(tmp_path / "b.safetensors")]) == 1
     err = capsys.readouterr().err
     assert "compile error" in err and "bad.rasp:1" in err and "Traceback" not in err
 
@@ -235,7 +235,7 @@ def test_mean_of_strings_is_outside_the_compilable_subset(tmp_path, capsys):
 
     src = tmp_path / "mean.rasp"
     src.write_text("x = aggregate(select(indices, indices, <=), tokens);\n")
-    out = tmp_path / "m.pt"
+    out = tmp_path / "m.safetensors"
     assert main(["compile", str(src), "--vocab", "a,b", "--max-len", "4", "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert "mean.rasp:1:5: compile error" in err

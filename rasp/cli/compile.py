@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RaspCompileError, RaspError
-from .args import add_program_args, parse_vocab
+from ..files import check_output
+from .args import add_out_arg, add_program_args, parse_vocab
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("compile", help="compile a .rasp program to transformer weights, verified")
     _program_args(p)
-    p.add_argument("-o", "--out", default="model.pt", help="weights file (a model.json is written beside it)")
+    add_out_arg(p, None, "the model file to write (default: PROGRAM.safetensors in the working folder)")
     p.add_argument("--json", action="store_true", help="print one JSON summary object instead of tables")
     p.set_defaults(func=_guarded(cmd_compile))
 
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
-    p.add_argument("model", help="a .pt file written by `rasp compile`")
+    p.add_argument("model", help="a .safetensors file written by `rasp compile`")
     p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
     p.add_argument("-o", "--out", default="model.png")
     p.set_defaults(func=_guarded(cmd_show_model))
@@ -110,16 +111,17 @@ def _print_mismatches(report: Any) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    out = check_output(args.out or Path(args.file).with_suffix(".safetensors").name, args.force, [args.file])
     model = _compile(args)
     report, _ = _verify(model, 20_000, 2_000, quiet=args.json)
     _require_total(report)
-    model.save(args.out)
+    model.save(out, force=args.force)
     summary = model.summary()
     if args.json:
         summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches))
         print(json.dumps(summary))
     else:
-        _print_summary(model, report, Path(args.out))
+        _print_summary(model, report, out)
     _print_mismatches(report)
     return 0 if report.ok else 1
 
@@ -159,7 +161,7 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
     console.print(where)
     console.print(
         f"layers {s['layers']}, d_model {s['d_model']}, parameters {s['params']:,}; "
-        f"verified on {report.checked} inputs, {len(report.mismatches)} mismatches; saved {out} and {out.with_suffix('.json')}"
+        f"verified on {report.checked} inputs, {len(report.mismatches)} mismatches; saved {out}"
     )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -104,7 +103,9 @@ class CompiledModel:
         return results
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
-        """Residual snapshots ("embed", "layer1.attn", "layer1.mlp", ...) and attention patterns."""
+        """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
+        `blocks.{i}.attn.hook_pattern`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post`)
+        and the raw `output`."""
         import torch
 
         cache: dict[str, Any] = {}
@@ -119,7 +120,7 @@ class CompiledModel:
             raise RaspCompileError(f"no s-op named '{name}' lives in the residual stream (it has: {known})")
         if snapshot is None and name in self.alive_until:
             snapshot = _snapshot(self.alive_until[name])
-        key = snapshot or [k for k in cache if k.endswith(".mlp") or k == "embed"][-1]
+        key = snapshot or _snapshot(2 * self.module.cfg.n_layers)
         resid = cache[key][0, 1:].cpu().numpy()
         return self.spaces[name].decode(resid[:, self.dims[name]])
 
@@ -150,13 +151,14 @@ class CompiledModel:
 
     # -- saving ------------------------------------------------------------------------------------
 
-    def save(self, path: str | Path) -> Path:
-        """Weights (torch state dict) at `path`, config and residual layout in a .json beside it."""
-        import torch
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """One .safetensors file: the weights, with the config and residual layout in its
+        header and a hash over both (see `checkpoint.py`). Refuses to replace an existing
+        file unless `force`."""
+        from .checkpoint import save_checkpoint
 
-        path = Path(path)
-        torch.save(self.module.state_dict(), path)
-        config = {
+        meta = {
+            "kind": "compiled",
             "model": self.module.cfg.to_dict(),
             "vocab": self.vocab,
             "max_len": self.max_len,
@@ -169,9 +171,7 @@ class CompiledModel:
             "labels": self.labels,
             "alive_until": self.alive_until,
         }
-        config_path = path.with_suffix(".json")
-        config_path.write_text(json.dumps(config, indent=1))
-        return config_path
+        return save_checkpoint(path, self.module.state_dict(), meta, force=force)
 
     def to_transformer_lens(self) -> Any:
         from .lens import to_transformer_lens
@@ -182,8 +182,9 @@ class CompiledModel:
 def _snapshot(sublayer: int) -> str:
     """The `run_with_cache` key of the residual right after `sublayer`."""
     if sublayer == 0:
-        return "embed"
-    return f"layer{(sublayer + 1) // 2}.{'attn' if sublayer % 2 else 'mlp'}"
+        return "blocks.0.hook_resid_pre"
+    layer = (sublayer - 1) // 2
+    return f"blocks.{layer}.hook_resid_{'mid' if sublayer % 2 else 'post'}"
 
 
 def _key(v: Any) -> tuple:
@@ -191,24 +192,24 @@ def _key(v: Any) -> tuple:
 
 
 def load_model(path: str | Path) -> CompiledModel:
-    """A model saved by `CompiledModel.save` (weights plus the .json beside them)."""
-    import torch
-
+    """A model saved by `CompiledModel.save`, checked against its hash."""
+    from .checkpoint import load_checkpoint
     from .model import ModelConfig, Transformer
 
-    path = Path(path)
-    config_path = path.with_suffix(".json")
-    if not path.exists() or not config_path.exists():
-        raise RaspLoadError(f"cannot load a compiled model from {path}: need {path.name} and {config_path.name}")
-    config = json.loads(config_path.read_text())
-    module = Transformer(ModelConfig(**config["model"])).double()
-    module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-    spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in config["spaces"]}
-    dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in config["spaces"]}
-    return CompiledModel(
-        module, spaces, dims, spaces[config["output"]], config["vocab"], config["max_len"],
-        config["causal"], labels=config.get("labels", []), alive_until=config.get("alive_until", {}),
-    )
+    tensors, meta = load_checkpoint(path)
+    if meta.get("kind") != "compiled":
+        raise RaspLoadError(f"{path} holds a {meta.get('kind', 'unknown')} model, not a compiled one")
+    try:
+        module = Transformer(ModelConfig(**meta["model"])).double()
+        module.load_state_dict(tensors)
+        spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in meta["spaces"]}
+        dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in meta["spaces"]}
+        return CompiledModel(
+            module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
+            meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
+        )
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
 
 
 def compile_program(

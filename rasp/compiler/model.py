@@ -83,17 +83,24 @@ class Transformer(nn.Module):
     def forward(self, ids: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         """ids: (batch, positions) with BOS (id 0) first; returns (batch, positions, d_out).
 
-        Pass a dict as `cache` to collect every residual snapshot and attention pattern.
+        Pass a dict as `cache` to collect activations under TransformerLens's hook names:
+        `hook_embed`, `hook_pos_embed`, `blocks.{i}.hook_resid_pre`, `blocks.{i}.attn.hook_pattern`,
+        `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post` (i from 0). The embedding is
+        always cached as `blocks.0.hook_resid_pre`, also in a model with no layers.
         """
-        x = self.W_E[ids] + self.W_pos[: ids.shape[1]]
+        tok, pos = self.W_E[ids], self.W_pos[: ids.shape[1]]
+        x = tok + pos
         if cache is not None:
-            cache["embed"] = x
-        for i, block in enumerate(self.blocks, start=1):
+            cache["hook_embed"], cache["hook_pos_embed"] = tok, pos.expand_as(tok)
+            cache["blocks.0.hook_resid_pre"] = x
+        for i, block in enumerate(self.blocks):
+            if cache is not None:
+                cache[f"blocks.{i}.hook_resid_pre"] = x
             out, pattern = block.attn(x)
             x = x + out
             if cache is not None:
-                cache[f"layer{i}.attn"], cache[f"layer{i}.pattern"] = x, pattern
+                cache[f"blocks.{i}.attn.hook_pattern"], cache[f"blocks.{i}.hook_resid_mid"] = pattern, x
             x = x + block.mlp(x)
             if cache is not None:
-                cache[f"layer{i}.mlp"] = x
+                cache[f"blocks.{i}.hook_resid_post"] = x
         return x @ self.W_U

@@ -16,12 +16,12 @@ def show_model(model: Any, raw: Any, out: str | Path) -> Path:
     cache = model.run_with_cache(raw)
     tokens = ["BOS"] + [str(t) for t in (list(raw) if isinstance(raw, str) else raw)]
     n_layers = model.module.cfg.n_layers
-    heads = [k for k in cache if k.endswith(".pattern")]
+    heads = [k for k in cache if k.endswith(".hook_pattern")]
     n_heads = max((int((cache[k][0].abs().sum(dim=(1, 2)) > 0).sum()) for k in heads), default=0)
     cols = max(n_heads, 1)
     fig, axes = plt.subplots(n_layers + 1, cols, figsize=(3.2 * cols + 4, 3.2 * (n_layers + 1)), squeeze=False)
     for layer in range(n_layers):
-        pattern = cache[f"layer{layer + 1}.pattern"][0].cpu().numpy()
+        pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0].cpu().numpy()
         for h in range(cols):
             ax = axes[layer][h]
             if h < pattern.shape[0]:
@@ -31,8 +31,8 @@ def show_model(model: Any, raw: Any, out: str | Path) -> Path:
                 ax.set_yticks(range(len(tokens)), tokens, fontsize=6)
             else:
                 ax.axis("off")
-    final = [k for k in cache if k.endswith(".mlp")] or ["embed"]
-    resid = cache[final[-1]][0].cpu().numpy()
+    final = f"blocks.{n_layers - 1}.hook_resid_post" if n_layers else "blocks.0.hook_resid_pre"
+    resid = cache[final][0].cpu().numpy()
     ax = axes[n_layers][0]
     for a in axes[n_layers][1:]:
         a.axis("off")
