@@ -1,0 +1,50 @@
+"""stdlib/words.rasp: lexicon lookup and heads that find words by feature, checked against
+plain Python on random sentences, and compiled exactly."""
+
+import random
+
+import pytest
+
+import rasp
+
+LEXICON = {"the": "det", "a": "det", "cat": "n", "dog": "n", "big": "adj", "sees": "v"}
+WORDS = [*LEXICON, "and"]
+SOURCE = """
+pos = lookup({"the": "det", "a": "det", "cat": "n", "dog": "n", "big": "adj", "sees": "v"}, tokens, "other");
+prev_noun = prev_where(pos == "n", tokens, "_");
+next_noun = next_where(pos == "n", tokens, "_");
+next_word = take_from(tokens, indices + 1, "_");
+"""
+
+
+def expected(words, name):
+    pos = [LEXICON.get(w, "other") for w in words]
+    nouns = [i for i, p in enumerate(pos) if p == "n"]
+    if name == "pos":
+        return pos
+    if name == "prev_noun":
+        return [words[max([j for j in nouns if j < i], default=-1)] if any(j < i for j in nouns) else "_"
+                for i in range(len(words))]
+    if name == "next_noun":
+        return [words[min(j for j in nouns if j > i)] if any(j > i for j in nouns) else "_"
+                for i in range(len(words))]
+    return [*words[1:], "_"]
+
+
+@pytest.mark.parametrize("name", ["pos", "prev_noun", "next_noun", "next_word"])
+def test_word_helpers_match_python(name):
+    prog = rasp.from_source(SOURCE)
+    rng = random.Random(name)
+    sentences = [[rng.choice(WORDS) for _ in range(rng.randint(1, 9))] for _ in range(300)]
+    assert prog.batch(sentences, name) == [expected(s, name) for s in sentences]
+
+
+def test_word_helpers_compile_exactly():
+    pytest.importorskip("torch")
+    from rasp.compiler.verify import default_inputs, verify
+
+    prog = rasp.from_source(SOURCE)
+    for name in ("prev_noun", "next_noun"):
+        model = rasp.compile(prog, vocab=WORDS, max_len=5, output=name)
+        report = verify(model, default_inputs(WORDS, 5, 3000, 300))
+        assert report.ok and report.checked > 1000
