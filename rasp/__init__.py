@@ -11,7 +11,7 @@ from .ir.evaluate import evaluate_batch
 from .language.program import Program, from_source, load
 from .language.program import evaluate_source as evaluate
 
-__all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile"]
+__all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile", "load_model"]
 __version__ = "0.1.0"
 
 
@@ -20,3 +20,10 @@ def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI
     from .compiler import compile_program
 
     return compile_program(program, vocab=vocab, max_len=max_len, **options)
+
+
+def load_model(path):
+    """Load a model file written by `rasp compile` or `rasp train` (one .safetensors file)."""
+    from .models import load_any
+
+    return load_any(path)

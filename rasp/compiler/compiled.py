@@ -194,11 +194,17 @@ def _key(v: Any) -> tuple:
 def load_model(path: str | Path) -> CompiledModel:
     """A model saved by `CompiledModel.save`, checked against its hash."""
     from .checkpoint import load_checkpoint
-    from .model import ModelConfig, Transformer
 
     tensors, meta = load_checkpoint(path)
     if meta.get("kind") != "compiled":
         raise RaspLoadError(f"{path} holds a {meta.get('kind', 'unknown')} model, not a compiled one")
+    return model_from_checkpoint(path, tensors, meta)
+
+
+def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[str, Any]) -> CompiledModel:
+    """The `CompiledModel` of a checked checkpoint's tensors and metadata."""
+    from .model import ModelConfig, Transformer
+
     try:
         module = Transformer(ModelConfig(**meta["model"])).double()
         module.load_state_dict(tensors)
