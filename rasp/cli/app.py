@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from ..errors import RaspError, RaspInputError
-from .args import add_input_args, add_sop_arg, read_input
+from ..errors import RaspError, RaspValueError
+from .args import add_input_args, add_out_arg, add_sop_arg, read_input
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -20,7 +21,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     name = args.sop or prog.output_name
     values = prog(raw, name)
     if args.json:
-        print(json.dumps({"output": values, "name": name}))
+        print(to_json({"output": values, "name": name}))
     elif values and isinstance(values[0], list):
         print(f"{name}({json.dumps(raw)}) =")
         print(format_selector(values, list(raw)))
@@ -29,17 +30,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def to_json(value: Any) -> str:
+    """Strict JSON: a value that is not finite is an error, never the invalid token NaN."""
+    try:
+        return json.dumps(value, allow_nan=False)
+    except ValueError:
+        raise RaspValueError("the result holds a number that is not finite, which JSON cannot represent") from None
 
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ..files import read_text
     from ..language.parser import parse
 
     for f in args.files:
-        try:
-            source = Path(f).read_text()
-        except OSError as e:
-            raise RaspInputError(f"cannot read {f}: {e.strerror or e}") from None
-        module = parse(source, f)
+        module = parse(read_text(f, "program"), f)
         print(f"{f}: ok ({len(module.statements)} statements)")
     return 0
 
@@ -51,8 +55,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
     report = prog.layers(args.sop)
     name = args.sop or prog.output_name
     if args.json:
-        print(json.dumps({"name": name, "layers": report.layers, "heads": report.heads,
-                          "heads_per_layer": report.heads_per_layer}))
+        print(to_json({"name": name, "layers": report.layers, "heads": report.heads,
+                       "heads_per_layer": report.heads_per_layer}))
     else:
         print(f"{name}: {report}")
     return 0
@@ -61,8 +65,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 def cmd_draw(args: argparse.Namespace) -> int:
     from ..view.draw import draw_file
 
-    draw_file(args.file, read_input(args), args.out, output=args.sop)
-    print(f"wrote {args.out}")
+    written = draw_file(args.file, read_input(args), args.out, output=args.sop, force=args.force)
+    print(f"wrote {written}")
     return 0
 
 
@@ -101,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     add_input_args(p)
     add_sop_arg(p, "draw")
-    p.add_argument("-o", "--out", default="graph.svg", help="output file (.svg, .png, .pdf or .dot)")
+    add_out_arg(p, "graph.svg", "output file (.svg, .png, .pdf or .dot)")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("repl", help="start the interactive REPL (the default)")

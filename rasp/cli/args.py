@@ -52,12 +52,31 @@ def parse_vocab(text: str) -> list[str]:
     return tokens
 
 
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0 (budgets, counts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (lengths)."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("give 1 or more")
+    return value
+
+
 def add_program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
     """A program to compile: file, vocabulary, maximum length, s-op, masking."""
     p.add_argument("file", help="a .rasp program")
     p.add_argument("--vocab", required=True,
                    help="input tokens, comma-separated (a,b,c); without commas, one token per character")
-    p.add_argument("--max-len", type=int, required=True, metavar="N",
+    p.add_argument("--max-len", type=positive_int, required=True, metavar="N",
                    help="the longest input the model must handle")
     add_sop_arg(p, what)
     p.add_argument("--causal", action="store_true", help="mask attention causally")

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import RaspCompileError, RaspError
+from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..files import check_output
-from .args import add_out_arg, add_program_args, parse_vocab
+from .args import add_out_arg, add_program_args, non_negative_int, parse_vocab
 
 
 def register(subparsers: Any) -> None:
@@ -24,15 +24,15 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("verify", help="check a compiled program against the interpreter")
     _program_args(p)
-    p.add_argument("--exhaustive", type=int, default=20_000, help="budget of inputs checked exhaustively")
-    p.add_argument("--samples", type=int, default=2_000, help="random inputs beyond the exhaustive lengths")
+    p.add_argument("--exhaustive", type=non_negative_int, default=20_000, help="budget of inputs checked exhaustively")
+    p.add_argument("--samples", type=non_negative_int, default=2_000, help="random inputs beyond the exhaustive lengths")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
     p.add_argument("model", help="a .safetensors file written by `rasp compile`")
     p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
-    p.add_argument("-o", "--out", default="model.png")
+    add_out_arg(p, "model.png", "the picture to write (.png, .svg or .pdf)")
     p.set_defaults(func=_guarded(cmd_show_model))
 
 
@@ -105,6 +105,18 @@ def _require_total(report: Any) -> None:
     )
 
 
+def _require_checked(report: Any) -> None:
+    """A verification that compared nothing proves nothing."""
+    if report.checked == 0:
+        raise RaspInputError("no inputs were checked: raise --exhaustive or --samples")
+
+
+def _what_was_checked(model: Any) -> str:
+    if model.causal:
+        return "the interpreter run on every prefix (causal: position i must equal the program's output on input[:i+1])"
+    return "the interpreter"
+
+
 def _print_mismatches(report: Any) -> None:
     for raw, expected, got in report.mismatches[:5]:
         print(f"mismatch on {raw!r}: interpreter {expected!r}, model {got!r}", file=sys.stderr)
@@ -118,7 +130,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     model.save(out, force=args.force)
     summary = model.summary()
     if args.json:
-        summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches))
+        summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches),
+                       reference="prefixes" if model.causal else "inputs")
         print(json.dumps(summary))
     else:
         _print_summary(model, report, out)
@@ -130,13 +143,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     model = _compile(args)
     report, seconds = _verify(model, args.exhaustive, args.samples, quiet=args.json)
     _require_total(report)
+    _require_checked(report)
     if args.json:
-        print(json.dumps({"verified_inputs": report.checked, "mismatches": len(report.mismatches), "seconds": seconds}))
+        print(json.dumps({"verified_inputs": report.checked, "mismatches": len(report.mismatches), "seconds": seconds,
+                          "reference": "prefixes" if model.causal else "inputs"}))
     else:
         state = "[green]ok[/]" if report.ok else f"[red]{len(report.mismatches)} mismatches[/]"
         from rich.console import Console
 
-        Console().print(f"{report.checked} inputs checked against the interpreter in {seconds:.2f}s: {state}")
+        Console().print(
+            f"{report.checked} inputs checked against {_what_was_checked(model)} in {seconds:.2f}s: {state}",
+            highlight=False,
+        )
     _print_mismatches(report)
     return 0 if report.ok else 1
 
@@ -161,7 +179,9 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
     console.print(where)
     console.print(
         f"layers {s['layers']}, d_model {s['d_model']}, parameters {s['params']:,}; "
-        f"verified on {report.checked} inputs, {len(report.mismatches)} mismatches; saved {out}"
+        f"verified on {report.checked} inputs against {_what_was_checked(model)}, "
+        f"{len(report.mismatches)} mismatches; saved {out}",
+        highlight=False,
     )
 
 
@@ -171,6 +191,6 @@ def cmd_show_model(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     raw = args.input.split(",") if "," in args.input else args.input
-    path = show_model(model, raw, args.out)
+    path = show_model(model, raw, args.out, args.force)
     print(f"wrote {path}")
     return 0

@@ -22,11 +22,12 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from ..errors import RaspError, RaspInputError, RaspNameError, RaspSyntaxError, RaspTypeError
+from ..files import MAX_SOURCE_BYTES
 from ..ir.evaluate import evaluate, tokenize
 from ..ir.sops import RASPExpr, Selector, SOp
 from ..language import ast
@@ -39,6 +40,8 @@ PROMPT = ">> "
 CONTINUATION_PROMPT = "... "
 DEFAULT_EXAMPLE = "hello"
 HISTORY_FILE = "~/.rasp_history"
+# A longer line is refused (and, when piped, never held in memory whole).
+MAX_LINE_LENGTH = 20_000
 INDENT = "     "
 
 _INCOMPLETE_PREFIX = "unexpected end of input"
@@ -73,6 +76,7 @@ class ReplSession:
         self.example: Any = example
         self.show_examples = True
         self.done = False
+        self.failed = False  # some statement or command failed (piped mode exits 1)
         self._buffer: list[str] = []
         # What the standard library defined, for :help.
         self.library_names = [n for n in self.interp.globals.variables if not n.startswith("_")]
@@ -103,12 +107,25 @@ class ReplSession:
         try:
             parse(source)
         except RaspError as e:
-            return e.format()
+            return self._failure(e.format())
         return ""
+
+    def _failure(self, text: str) -> str:
+        """Report an error: remember it (piped sessions exit 1) and return its text."""
+        self.failed = True
+        return text
 
     def _feed_line(self, line: str) -> str:
         if self.done:
             return ""
+        if len(line) > MAX_LINE_LENGTH:
+            self._buffer = []
+            return self._failure(
+                f"error: line too long (over {MAX_LINE_LENGTH:,} characters); statements may span several lines"
+            )
+        if sum(len(b) for b in self._buffer) + len(line) > MAX_SOURCE_BYTES:
+            self._buffer = []
+            return self._failure(f"error: statement too long (over {MAX_SOURCE_BYTES:,} characters); it was dropped")
         if not self._buffer:
             stripped = line.strip()
             if not stripped:
@@ -124,15 +141,15 @@ class ReplSession:
             if e.message.startswith(_INCOMPLETE_PREFIX):
                 return ""  # keep reading: the statement is not finished
             self._buffer = []
-            return e.format()
+            return self._failure(e.format())
         except Exception as e:  # noqa: BLE001 - the session must survive anything
             self._buffer = []
-            return _internal(e)
+            return self._failure(_internal(e))
         self._buffer = []
         try:
             return self._run(module.statements)
         except Exception as e:  # noqa: BLE001 - e.g. a display bug: report it and go on
-            return _internal(e)
+            return self._failure(_internal(e))
 
     # --- statements ----------------------------------------------------------------------
 
@@ -144,10 +161,10 @@ class ReplSession:
             try:
                 results = self.interp.run_statements([stmt], env)
             except RaspError as e:
-                out.append(e.format())
+                out.append(self._failure(e.format()))
                 break
             except Exception as e:  # noqa: BLE001
-                out.append(_internal(e))
+                out.append(self._failure(_internal(e)))
                 break
             if isinstance(stmt, ast.Load):
                 out.append(f"loaded {format_value(stmt.path)}{_changed_summary(before, env.variables)}")
@@ -208,9 +225,9 @@ class ReplSession:
         try:
             return self._command(line)
         except RaspError as e:
-            return e.format()
+            return self._failure(e.format())
         except Exception as e:  # noqa: BLE001
-            return _internal(e)
+            return self._failure(_internal(e))
 
     def _command(self, line: str) -> str | None:
         if _EXIT.match(line):
@@ -288,9 +305,13 @@ class ReplSession:
         parts = _split_args(args, ":draw")
         out_path: str | None = None
         names: list[str] = []
+        force = False
         i = 0
         while i < len(parts):
-            if parts[i] in ("-o", "--out"):
+            if parts[i] == "--force":
+                force = True
+                i += 1
+            elif parts[i] in ("-o", "--out"):
                 if i + 1 >= len(parts):
                     raise RaspError(":draw -o needs a file name, e.g. :draw x -o x.svg")
                 out_path = parts[i + 1]
@@ -308,7 +329,7 @@ class ReplSession:
             from ..view.draw import draw_expr
         except ImportError:
             raise RaspError("drawing is not available in this installation (rasp.view.draw is missing)") from None
-        written = draw_expr(value, self.example, out_path)
+        written = draw_expr(value, self.example, out_path, force)
         return f"wrote {written if written is not None else out_path}"
 
     def cmd_help(self, args: str) -> str:
@@ -459,9 +480,10 @@ def prompt_loop(
 
 
 def plain_loop(session: ReplSession, stdin: TextIO, write: Callable[[str], Any] | None = None) -> int:
-    """The loop for piped input: no prompts, one line at a time, exit 0 at end of input."""
+    """The loop for piped input: no prompts, one line at a time. Exits 1 if any statement
+    failed (so scripts notice), else 0."""
     emit = write or _stdout_writer()
-    for line in stdin:
+    for line in _bounded_lines(stdin):
         try:
             _emit(emit, session.feed(line.rstrip("\r\n")))
         except KeyboardInterrupt:
@@ -469,9 +491,24 @@ def plain_loop(session: ReplSession, stdin: TextIO, write: Callable[[str], Any] 
             _emit(emit, "interrupted")
             return 130
         if session.done:
-            return 0
-    _emit(emit, session.finish())
-    return 0
+            break
+    else:
+        _emit(emit, session.finish())
+    return 1 if session.failed else 0
+
+
+def _bounded_lines(stdin: TextIO) -> Iterator[str]:
+    """The lines of `stdin`; a line over MAX_LINE_LENGTH comes out cut just past the limit
+    (the session refuses it) and its rest is skipped, never held in memory."""
+    while True:
+        line = stdin.readline(MAX_LINE_LENGTH + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_LENGTH and not line.endswith("\n"):
+            rest = line
+            while rest and not rest.endswith("\n"):
+                rest = stdin.readline(MAX_LINE_LENGTH)
+        yield line
 
 
 def _stdout_writer() -> Callable[[str], Any]:

@@ -92,13 +92,13 @@ def verify(
     chunk: int = 2_000,
     on_progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
-    """Compare model.run_batch with the interpreter on every input."""
+    """Compare model.run_batch with the interpreter on every input. A causal model's output
+    at each position must be the program's output on the prefix ending there."""
     sop = sop if sop is not None else model.program
-    reference = causal_reference(sop) if model.causal else sop
     report = VerifyReport()
     for start in range(0, len(inputs), chunk):
         batch = inputs[start : start + chunk]
-        expected = _interpret(reference, batch)
+        expected = _interpret_prefixes(sop, batch) if model.causal else _interpret(sop, batch)
         for raw, exp in zip(batch, expected):
             if isinstance(exp, RaspError) and report.first_rejection is None:
                 report.first_rejection = (raw, exp)
@@ -126,3 +126,16 @@ def _interpret(sop: SOp, inputs: list[list[Any]]) -> list[Any]:
             except RaspError as err:
                 out.append(err)
         return out
+
+
+def _interpret_prefixes(sop: SOp, inputs: list[list[Any]]) -> list[Any]:
+    """What a causal model must output: at position i, the program run on raw[:i+1], at i.
+    An input is rejected (its first error) if the interpreter rejects any of its prefixes."""
+    prefixes = [raw[: i + 1] for raw in inputs for i in range(len(raw))]
+    values = iter(_interpret(sop, prefixes))
+    out: list[Any] = []
+    for raw in inputs:
+        per_prefix = [next(values) for _ in raw]
+        error = next((v for v in per_prefix if isinstance(v, RaspError)), None)
+        out.append(error if error is not None else [v[i] for i, v in enumerate(per_prefix)])
+    return out

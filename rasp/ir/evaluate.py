@@ -7,6 +7,7 @@ boolean array. Element-wise maps run once per *distinct* input combination
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -57,9 +58,18 @@ def tokenize(raw: Input) -> list[Any]:
             hint="evaluate long inputs in pieces, or raise rasp.evaluate.MAX_INPUT_LENGTH",
         )
     for t in tokens:
-        if not isinstance(t, (str, int, float, bool, np.generic)):
-            raise RaspInputError(f"tokens must be strings, numbers or booleans, got {t!r}")
+        _check_token(t)
     return tokens
+
+
+def _check_token(t: Any) -> None:
+    if not isinstance(t, (str, int, float, bool, np.generic)):
+        shown = repr(t) if len(repr(t)) <= 40 else repr(t)[:40] + "..."
+        raise RaspInputError(f"tokens must be strings, numbers or booleans, got {shown}")
+    if isinstance(t, (int, np.integer)) and not isinstance(t, (bool, np.bool_)) and not -(2**63) <= int(t) < 2**63:
+        raise RaspInputError(f"the token {int(t):.3e} is too large: integer tokens must fit in 64 bits")
+    if isinstance(t, (float, np.floating)) and not math.isfinite(t):
+        raise RaspInputError(f"the token {t} is not a finite number")
 
 
 def evaluate(expr: RASPExpr, raw: Input) -> list[Any]:
@@ -94,20 +104,23 @@ def evaluate_trace(expr: RASPExpr, raw: Input) -> dict[RASPExpr, list[Any]]:
 
 
 def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
-    """Equal-length token lists as one (batch, length) array of a single value type."""
+    """Equal-length token lists as one (batch, length) array. Tokens keep their own types:
+    a mix of numbers and booleans is an object array, so `[3, 1.5]` stays 3 and 1.5 and
+    `true` stays a boolean (see `_convert_tokens`)."""
     flat = [t for toks in token_lists for t in toks]
     kinds = {_kind_of(t) for t in flat}
-    if kinds <= {"bool"}:
-        dtype: Any = bool
-    elif kinds <= {"int", "bool"}:
-        dtype = np.int64
+    if len(kinds) == 1:
+        dtype: Any = {"bool": bool, "int": np.int64, "float": np.float64, "str": str}[kinds.pop()]
     elif kinds <= {"int", "float", "bool"}:
-        dtype = np.float64
-    elif kinds == {"str"}:
-        dtype = str
+        dtype = object
     else:
         raise RaspInputError("input mixes strings and numbers; use one token type per input")
     return np.array(token_lists, dtype=dtype)
+
+
+def _token_text(t: Any) -> str:
+    """A token as text, by its own type: 3 -> "3", 1.5 -> "1.5", True -> "True"."""
+    return str(t.item() if isinstance(t, np.generic) else t)
 
 
 def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[Any]]) -> dict[int, np.ndarray]:
@@ -128,6 +141,8 @@ def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarra
     if isinstance(expr, Length):
         return np.full((batch, n), n, dtype=np.int64)
     if isinstance(expr, Constant):
+        if isinstance(expr.value, float) and not math.isfinite(expr.value):
+            raise RaspValueError(f"the constant {expr.value} is not a finite number", pos=expr.pos)
         return np.full((batch, n), expr.value, dtype=_dtype_for([expr.value], expr))
     if isinstance(expr, Map):
         return apply_elementwise(expr, expr.fn, [values[expr.inner.id]])
@@ -186,9 +201,11 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
         if kind == "str":
             if raw.dtype == bool:
                 return np.where(raw, "True", "False")
+            if raw.dtype == object:
+                return np.vectorize(_token_text, otypes=[str])(raw)
             return raw.astype(str)
         if kind == "int":
-            if raw.dtype.kind == "f" and not np.all(raw == np.round(raw)):
+            if raw.dtype.kind in "fO" and not np.all(raw == np.round(raw.astype(np.float64))):
                 raise ValueError("non-integer number")
             return raw.astype(np.int64)
         if kind == "float":
@@ -241,7 +258,7 @@ def _call(expr: SOp, fn: Any, args: list[Any]) -> Any:
     from ..errors import RaspError
 
     try:
-        return fn(*args)
+        result = fn(*args)
     except RaspError as e:
         e.with_pos(expr.pos)
         raise
@@ -253,6 +270,11 @@ def _call(expr: SOp, fn: Any, args: list[Any]) -> Any:
         raise RaspTypeError(
             f"cannot compute '{expr.name}' on value {', '.join(map(repr, args))}: {e}", pos=expr.pos
         ) from None
+    if isinstance(result, float) and not math.isfinite(result):
+        raise RaspValueError(
+            f"'{expr.name}' gives {result} on value {', '.join(map(repr, args))}: not a finite number", pos=expr.pos
+        )
+    return result
 
 
 def _select(expr: Select, keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -282,6 +304,8 @@ def _aggregate(expr: Aggregate, sel: np.ndarray, vals: np.ndarray) -> np.ndarray
     if vals.dtype.kind in "iuf":
         total = np.einsum("bqk,bk->bq", sel.astype(np.float64), vals.astype(np.float64))
         out = total / np.maximum(width, 1)
+        if not np.isfinite(out).all():
+            raise RaspValueError(f"aggregate '{expr.name}' averages to a number too large to represent", pos=expr.pos)
         if empty.any():
             fill = 0 if default is None else default
             if _kind_of(fill) == "str":

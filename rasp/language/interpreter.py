@@ -23,6 +23,7 @@ from ..errors import (
     RaspValueError,
     SourcePos,
 )
+from ..files import read_text
 from ..ir.evaluate import evaluate
 from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
 from . import ast
@@ -42,6 +43,10 @@ from .operators import (
 from .parser import parse
 
 MAX_CALL_DEPTH = 100
+# Work one top-level statement may do: loop iterations, comprehension items and function
+# calls together. It stops a runaway program in seconds instead of when memory runs out.
+MAX_STEPS = 1_000_000
+CALL_STEPS = 10  # a function call costs about ten loop iterations
 STDLIB_DIR_NAME = "stdlib"
 
 
@@ -140,6 +145,7 @@ class Interpreter:
         self.builtins = Environment(_builtin_values(self))
         self.globals = self.builtins.child()
         self._depth = 0
+        self._steps: int | None = None  # work done by the current top-level statement
         self._loading: list[Path] = []
         self._loaded_stdlib = False
         if load_stdlib:
@@ -155,10 +161,7 @@ class Interpreter:
 
     def run_file(self, path: str | Path, env: Environment | None = None) -> list[Result]:
         path = Path(path)
-        try:
-            source = path.read_text()
-        except OSError as e:
-            raise RaspLoadError(f"cannot read {path}: {e.strerror or e}") from None
+        source = read_text(path, "program")
         resolved = path.resolve()
         if resolved in self._loading:
             chain = " -> ".join(p.name for p in self._loading + [resolved])
@@ -176,8 +179,28 @@ class Interpreter:
     def run_statements(self, statements: list[ast.Node], env: Environment) -> list[Result]:
         results: list[Result] = []
         for stmt in statements:
-            results.extend(guarded(functools.partial(self.execute, stmt, env)))
+            outermost = self._steps is None
+            if outermost:
+                self._steps = 0
+            try:
+                results.extend(guarded(functools.partial(self.execute, stmt, env)))
+            finally:
+                if outermost:
+                    self._steps = None
         return results
+
+    def _step(self, pos: SourcePos | None, cost: int = 1) -> None:
+        """Count work: a loop iteration or comprehension item is 1, a call CALL_STEPS."""
+        if self._steps is None:
+            return
+        self._steps += cost
+        if self._steps > MAX_STEPS:
+            raise RaspValueError(
+                f"this statement does too much work (over {MAX_STEPS:,} loop iterations, "
+                f"or {MAX_STEPS // CALL_STEPS:,} function calls)",
+                pos=pos,
+                hint="RASP programs build s-ops; large loops belong in the input, not in the program",
+            )
 
     # --- statements ----------------------------------------------------------------------
 
@@ -197,6 +220,7 @@ class Interpreter:
             if not isinstance(iterable, (list, dict)):
                 raise RaspTypeError(f"for loops iterate over a list or dict, got a {type_name(iterable)}", pos=stmt.iterable.pos)
             for item in list(iterable):
+                self._step(stmt.pos)
                 self._bind_iteration(env, stmt.names, item, stmt.pos)
                 for inner in stmt.body:
                     self.execute(inner, env)
@@ -248,17 +272,29 @@ class Interpreter:
         return []
 
     def _resolve_load(self, name: str, pos: SourcePos) -> Path:
-        candidates = [name, name + ".rasp"]
-        bases = []
-        if pos.file:
-            bases.append(Path(pos.file).parent)
-        bases += [Path.cwd(), stdlib_dir()]
-        for base in bases:
-            for c in candidates:
-                p = base / c
-                if p.is_file():
+        """The file `load "name";` means. Only files inside the loading file's folder, the
+        working folder or the stdlib (after following links) may be loaded; anything else
+        is refused without saying whether it exists, and its content is never read."""
+        roots = self._load_roots(pos)
+        for base in roots:
+            for candidate in (name, name + ".rasp"):
+                p = (base / candidate).resolve()
+                if p.is_file() and any(p.is_relative_to(root) for root in roots):
                     return p
-        raise RaspLoadError(f"cannot find '{name}' to load (looked next to the file, in the current folder and in the stdlib)", pos=pos)
+        where = ", ".join(str(r) for r in roots)
+        raise RaspLoadError(
+            f"cannot load {name!r}: no such .rasp file inside the folders load may read ({where})",
+            pos=pos,
+            hint="load reads files next to the loading file (and below), in the working folder (and below) "
+            "and in the stdlib; absolute paths and '..' must stay inside them",
+        )
+
+    def _load_roots(self, pos: SourcePos) -> list[Path]:
+        roots = []
+        if pos.file:
+            roots.append(Path(pos.file).resolve().parent)
+        roots += [Path.cwd().resolve(), stdlib_dir().resolve()]
+        return list(dict.fromkeys(roots))
 
     # --- expressions ---------------------------------------------------------------------
 
@@ -304,6 +340,7 @@ class Interpreter:
         if not isinstance(iterable, (list, dict)):
             raise RaspTypeError(f"comprehensions iterate over a list or dict, got a {type_name(iterable)}", pos=iterable_node.pos)
         for item in list(iterable):
+            self._step(iterable_node.pos)
             inner = env.child()
             self._bind_iteration(inner, names, item, iterable_node.pos)
             yield inner
@@ -401,6 +438,7 @@ class Interpreter:
                 f"{func.name}({', '.join(func.params)}) takes {_count(len(func.params), len(func.params))}, got {len(args)}",
                 pos=pos,
             )
+        self._step(pos, CALL_STEPS)
         if self._depth >= MAX_CALL_DEPTH:
             raise RaspRecursionError(
                 f"too many nested calls (over {MAX_CALL_DEPTH}) in '{func.name}': does its recursion ever stop?",

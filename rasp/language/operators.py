@@ -11,7 +11,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import RaspTypeError, SourcePos
+from ..errors import RaspTypeError, RaspValueError, SourcePos
 from ..ir.sops import (
     Comparison,
     Constant,
@@ -27,6 +27,11 @@ from ..ir.sops import (
 )
 
 ATOM_TYPES = (int, float, str, bool)
+
+# Caps that keep a careless loop (`s = s + s;`) from eating all memory.
+MAX_STRING_LENGTH = 1_000_000
+MAX_LIST_LENGTH = 1_000_000
+MAX_INT_BITS = 4096
 
 
 def is_atom(v: Any) -> bool:
@@ -99,6 +104,8 @@ def _power(a: Any, b: Any) -> Any:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         if isinstance(b, int) and abs(b) > 4096 or isinstance(a, (int, float)) and abs(a) > 1e6 and abs(b) > 64:
             raise OverflowError("result too large")
+        if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
+            raise RaspValueError(f"number too large: the power has over {MAX_INT_BITS} bits")
         result = a**b
         if isinstance(result, complex):
             raise ValueError("negative number to a fractional power")
@@ -106,10 +113,26 @@ def _power(a: Any, b: Any) -> Any:
     raise TypeError(f"unsupported operand types for ^: {type_name(a)} and {type_name(b)}")
 
 
+def _add(a: Any, b: Any) -> Any:
+    if isinstance(a, str) and isinstance(b, str) and len(a) + len(b) > MAX_STRING_LENGTH:
+        raise RaspValueError(f"string too long: joining gives {len(a) + len(b):,} characters; the limit is {MAX_STRING_LENGTH:,}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) + len(b) > MAX_LIST_LENGTH:
+        raise RaspValueError(f"list too long: joining gives {len(a) + len(b):,} items; the limit is {MAX_LIST_LENGTH:,}")
+    return a + b
+
+
 def _multiply(a: Any, b: Any) -> Any:
     if isinstance(a, str) or isinstance(b, str):
         raise TypeError(f"cannot multiply {type_name(a)} by {type_name(b)}")
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
+        raise RaspValueError(f"number too large: the product has over {MAX_INT_BITS} bits")
     return a * b
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    if isinstance(a, str) or isinstance(b, str):  # not Python's string formatting
+        raise TypeError(f"cannot take a {type_name(a)} modulo a {type_name(b)}")
+    return a % b
 
 
 def _divide(a: Any, b: Any) -> Any:
@@ -127,11 +150,11 @@ def _check_finite(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
 
 
 BINARY = {
-    "+": operator.add,
-    "-": operator.sub,
+    "+": _check_finite(_add),
+    "-": _check_finite(operator.sub),
     "*": _check_finite(_multiply),
     "/": _check_finite(_divide),
-    "%": operator.mod,
+    "%": _modulo,
     "^": _check_finite(_power),
     "==": operator.eq,
     "!=": operator.ne,
@@ -173,8 +196,6 @@ def binary(op: str, left: Any, right: Any, pos: SourcePos | None) -> Any:
     try:
         return BINARY[op](left, right)
     except ZeroDivisionError:
-        from ..errors import RaspValueError
-
         raise RaspValueError("division by zero", pos=pos) from None
     except (TypeError, ValueError, OverflowError) as e:
         raise RaspTypeError(f"cannot apply '{op}' to {left!r} and {right!r}: {e}", pos=pos) from None

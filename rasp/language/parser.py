@@ -15,7 +15,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from ..errors import RaspError, RaspSyntaxError, SourcePos
+from ..errors import RaspError, RaspRecursionError, RaspSyntaxError, SourcePos
 from . import ast
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -86,7 +86,18 @@ def parse(source: str, filename: str | None = None) -> ast.Module:
     except VisitError as e:
         if isinstance(e.orig_exc, RaspError):
             raise e.orig_exc from None
+        if isinstance(e.orig_exc, RecursionError):
+            raise _too_deep(filename) from None
         raise
+    except RecursionError:
+        raise _too_deep(filename) from None
+
+
+def _too_deep(filename: str | None) -> RaspRecursionError:
+    return RaspRecursionError(
+        f"{filename or 'the program'} is nested too deeply to parse (an expression of thousands of terms?)",
+        hint="split long expressions into several statements",
+    )
 
 
 def _pos(filename: str | None, lines: list[str], line: int, column: int) -> SourcePos:

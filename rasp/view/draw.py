@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RaspError
+from ..files import check_output, write_atomic
 from ..ir.analysis import attention_depths, selector_key
 from ..ir.evaluate import Input, evaluate_trace, tokenize
 from ..ir.graph import build_graph, topological_exprs
@@ -142,30 +143,35 @@ def to_dot(output: RASPExpr, raw: Input) -> str:
     return "\n".join(lines)
 
 
-def draw_expr(expr: RASPExpr, raw: Input, out_path: str | Path) -> Path:
-    """Render to .svg/.png/.pdf with Graphviz, or write the DOT text for a .dot path."""
-    out = Path(out_path)
-    dot_source = to_dot(expr, raw)
+def draw_expr(
+    expr: RASPExpr, raw: Input, out_path: str | Path, force: bool = False, sources: tuple[str | Path, ...] = ()
+) -> Path:
+    """Render to .svg/.png/.pdf with Graphviz, or write the DOT text for a .dot path.
+    The file is written atomically and never replaces a source (or, without `force`,
+    any existing file)."""
+    out = check_output(out_path, force, sources)
     fmt = out.suffix.lstrip(".").lower() or "svg"
-    if fmt in ("dot", "gv"):
-        out.write_text(dot_source)
-        return out
-    if fmt not in ("svg", "png", "pdf"):
+    if fmt not in ("dot", "gv", "svg", "png", "pdf"):
         raise RaspError(f"cannot draw to '{out.suffix}': use .svg, .png, .pdf or .dot")
+    dot_source = to_dot(expr, raw)
+    if fmt in ("dot", "gv"):
+        return write_atomic(out, dot_source)
     dot = shutil.which("dot")
     if dot is None:
         raise RaspError(
             "drawing needs Graphviz's 'dot' program, which is not installed",
             hint="install it (apt-get install graphviz, brew install graphviz), or write DOT text with -o graph.dot",
         )
-    proc = subprocess.run([dot, f"-T{fmt}", "-o", str(out)], input=dot_source, text=True, capture_output=True, check=False)
+    proc = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False)
     if proc.returncode != 0:
-        raise RaspError(f"graphviz failed: {proc.stderr.strip()[:500]}")
-    return out
+        raise RaspError(f"graphviz failed: {proc.stderr.decode(errors='replace').strip()[:500]}")
+    return write_atomic(out, proc.stdout)
 
 
-def draw_file(path: str | Path, raw: Input, out_path: str | Path, output: str | None = None) -> Path:
+def draw_file(
+    path: str | Path, raw: Input, out_path: str | Path, output: str | None = None, force: bool = False
+) -> Path:
     from ..language.program import load
 
     prog = load(path)
-    return draw_expr(prog.sop(output), raw, out_path)
+    return draw_expr(prog.sop(output), raw, out_path, force, (path,))

@@ -5,8 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import RaspInputError
+from ..files import check_output, write_atomic
 
-def show_model(model: Any, raw: Any, out: str | Path) -> Path:
+
+def show_model(model: Any, raw: Any, out: str | Path, force: bool = False) -> Path:
+    """Save the picture to `out` (atomically; an existing file only with `force`)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,7 +47,13 @@ def show_model(model: Any, raw: Any, out: str | Path) -> Path:
     ax.set_xticks(range(len(tokens)), tokens, fontsize=6, rotation=90)
     ax.set_yticks(range(len(model.labels)), model.labels, fontsize=5)
     fig.tight_layout()
-    out = Path(out)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    out = check_output(out, force)
+    fmt = out.suffix.lstrip(".").lower() or "png"
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, dpi=120, format=fmt)
+    except ValueError as e:  # matplotlib names the formats it knows
+        raise RaspInputError(f"cannot save a picture as {out.name}: {e}") from None
+    finally:
+        plt.close(fig)
+    return write_atomic(out, buffer.getvalue())
