@@ -16,10 +16,45 @@ __version__ = "0.1.0"
 
 
 def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
-    """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler."""
+    """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler.
+
+    Options: causal (bool), output (an s-op name), reuse (bool), device (e.g. "cuda").
+    Arguments of the wrong type are a RaspArgumentError, not a Python traceback."""
     from .compiler import compile_program
 
+    _check_compile_args(program, vocab, max_len, options)
     return compile_program(program, vocab=vocab, max_len=max_len, **options)
+
+
+_COMPILE_OPTIONS = {"causal": (bool,), "reuse": (bool,), "output": (str, type(None)), "device": (str, type(None))}
+
+
+def _check_compile_args(program, vocab, max_len, options) -> None:
+    from .errors import RaspArgumentError
+    from .ir.sops import SOp
+
+    def wrong(what: str, value) -> RaspArgumentError:
+        return RaspArgumentError(f"rasp.compile: {what}, got {type(value).__name__} {_short(value)}")
+
+    if not isinstance(program, (Program, SOp)):
+        raise wrong("program must be a rasp.Program (from rasp.load) or an s-op", program)
+    if isinstance(vocab, (bytes, dict)) or not isinstance(vocab, (str, list, tuple, set, frozenset)):
+        raise wrong("vocab must be a string ('abc' or 'a,b,c') or a list of tokens", vocab)
+    bad = next((t for t in vocab if isinstance(t, bool) or not isinstance(t, (str, int, float))), None)
+    if bad is not None:
+        raise wrong("vocab tokens must be strings or numbers", bad)
+    if isinstance(max_len, bool) or not isinstance(max_len, int):
+        raise wrong("max_len must be a whole number", max_len)
+    for name, value in options.items():
+        if name not in _COMPILE_OPTIONS:
+            raise RaspArgumentError(f"rasp.compile: unknown option {name!r}; options: {', '.join(_COMPILE_OPTIONS)}")
+        if not isinstance(value, _COMPILE_OPTIONS[name]):
+            raise wrong(f"{name} must be {' or '.join(t.__name__ for t in _COMPILE_OPTIONS[name])}", value)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def load_model(path):
