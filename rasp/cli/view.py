@@ -103,30 +103,36 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ..errors import RaspError
     from ..view.serve import serve
 
     if not 0 <= args.port <= 65535:
         raise RaspInputError(f"--port {args.port} is not a port number (0 to 65535)")
-    subject = Subject(args)
-    first = read_input(args) if (args.input is not None or args.input_json is not None) else None
-    first_text = args.input if args.input is not None else None
+    serve(page_server(Subject(args), args), args.port)
+    return 0
+
+
+def page_server(subject: Subject, args: argparse.Namespace):
+    """The `page_for(text, words)` of `rasp serve`: the page for a typed input (the command
+    line's input when none is typed yet); a bad input gives the page with its error."""
+    from ..errors import RaspError
+
+    given = args.input is not None or args.input_json is not None
 
     def page_for(text: str | None, words: bool) -> tuple[int, str]:
-        if text is None:
-            text, words, raw = first_text, args.words, first
-        else:
-            raw = text.split() if words else text
         form = {"input": text or "", "words": words}
         try:
-            if raw is not None and len(raw) == 0:
-                raise RaspInputError("the input is empty: type at least one token")
+            if text is None:
+                raw = read_input(args) if given else None
+                form = {"input": args.input or args.input_json or "", "words": args.words}
+            else:
+                raw = text.split() if words else text
+                if len(raw) == 0:
+                    raise RaspInputError("the input is empty: type at least one token")
             return 200, subject.page(raw, serve=form)
         except RaspError as e:
             return 400, subject.page(None, serve=form, error=e.format())
 
-    serve(page_for, args.port)
-    return 0
+    return page_for
 
 
 def format_trace(t: Any) -> str:
