@@ -103,11 +103,18 @@ def cmd_view(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from ..view.serve import serve
+    from ..view.serve import make_server, serve
 
     if not 0 <= args.port <= 65535:
         raise RaspInputError(f"--port {args.port} is not a port number (0 to 65535)")
-    serve(page_server(Subject(args), args), args.port)
+    pages: list[Any] = []  # the port is taken first, so a busy port fails before compiling
+    server = make_server(lambda text, words: pages[0](text, words), args.port)
+    try:
+        pages.append(page_server(Subject(args), args))
+    except BaseException:
+        server.server_close()
+        raise
+    serve(server)
     return 0
 
 

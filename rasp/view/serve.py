@@ -59,9 +59,8 @@ def make_server(page_for: PageFor, port: int) -> ThreadingHTTPServer:
         raise RaspError(f"cannot listen on {HOST}:{port}: {e.strerror or e}") from None
 
 
-def serve(page_for: PageFor, port: int) -> None:
-    """Serve until Ctrl-C."""
-    server = make_server(page_for, port)
+def serve(server: ThreadingHTTPServer) -> None:
+    """Serve until Ctrl-C, then close."""
     print(f"serving on http://{HOST}:{server.server_address[1]}/ (Ctrl-C stops)", flush=True)
     try:
         server.serve_forever()
