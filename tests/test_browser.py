@@ -102,7 +102,8 @@ def show(v) -> str:
     "program, vocab, raw",
     [
         ("sort", "e,h,l,o", "hello"),
-        ("sentiment", "the,film,was,not,good,bad", ["the", "film", "was", "not", "good"]),
+        # word tokens, one of them hostile markup that must show as text
+        ("sentiment", "the,</script><b>x</b>,was,not,good,bad", ["the", "</script><b>x</b>", "was", "not", "good"]),
     ],
 )
 def test_rendered_page_agrees_with_the_interpreter(program, vocab, raw, tmp_path):

@@ -250,3 +250,27 @@ def test_show_model_names_heads_hides_padding_and_keeps_the_backend(tmp_path):
     small = rasp.compile(rasp.load(PROGRAMS / "reverse.rasp"), vocab="abc", max_len=3)
     out = show_model(small, "abc", tmp_path / "m.png")
     assert out.stat().st_size > 5000
+
+
+def test_a_causal_model_is_checked_against_the_masked_program():
+    from rasp.view.trace import trace
+
+    prog = rasp.load(PROGRAMS / "hist.rasp")
+    model = rasp.compile(prog, vocab="ab", max_len=4, causal=True)
+    t = trace(model, "abab")
+    assert t.output == t.expected == [1, 1, 2, 2] != prog("abab")
+    assert t.mismatches == []
+    assert any(layer.values for layer in t.layers[1:])
+
+
+def test_page_keeps_hostile_tokens_as_data():
+    from rasp.view.page import render_page
+    from rasp.view.trace import trace
+
+    prog = rasp.from_source('x = aggregate(select(indices, indices, ==), tokens);')
+    evil = ["</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>", "&amp;"]
+    model = rasp.compile(prog, vocab=evil, max_len=3)
+    page = render_page(trace(model, evil), "<b>title</b>", "x = 1; </script>")
+    assert "<script>alert" not in page and "<img" not in page
+    assert page.count("</script>") == 2  # the data block's and the code's own
+    assert "&lt;b&gt;title&lt;/b&gt;" in page

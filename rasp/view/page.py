@@ -60,7 +60,8 @@ def render_page(
         "serve": serve,
         "error": error,
     }
-    payload = json.dumps(data).replace("</", "<\\/")
+    # inside <script>, only markup characters could end the block: write them as JSON escapes
+    payload = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return _TEMPLATE.replace("@TITLE@", html.escape(title)).replace("@DATA@", payload)
 
 

@@ -161,8 +161,14 @@ def _interpreter_values(model: Any, sop: Any, raw: Input) -> dict[str, list[Any]
     spaces = getattr(model, "spaces", None)
     if sop is None or not spaces:
         return {}
+    rebuilt: dict[int, Any] = {}
+    if getattr(model, "causal", False):  # the interpreter's program, masked as the model is
+        from ..compiler.verify import causal_reference
+
+        sop = causal_reference(sop, rebuilt)
     by_expr = evaluate_trace(sop, raw)
     by_id = {e.id: v for e, v in by_expr.items()}
+    by_id.update({old: by_id[e.id] for old, e in rebuilt.items() if e.id in by_id})
     values = {}
     for name, space in spaces.items():
         expr = getattr(space, "expr", None)
@@ -182,16 +188,9 @@ def _output_name(model: Any) -> str | None:
 def _compare(name: str, got: list[Any], want: list[Any] | None) -> list[Mismatch]:
     if want is None:
         return []
-    return [Mismatch(name, i, w, g) for i, (g, w) in enumerate(zip(got, want)) if not _same(g, w)]
+    from ..compiler.verify import same
 
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, str) or isinstance(b, str):
-        return a == b and isinstance(a, str) == isinstance(b, str)
-    try:
-        return abs(float(a) - float(b)) < 1e-6
-    except (TypeError, ValueError):
-        return a == b
+    return [Mismatch(name, i, w, g) for i, (g, w) in enumerate(zip(got, want)) if not same([w], [g])]
 
 
 def _argmax_output(cache: dict[str, Any]) -> list[int]:
