@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[dev,draw,torch]'
 	@command -v dot >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && (apt-get install -y -q graphviz >/dev/null 2>&1 || sudo -n apt-get install -y -q graphviz >/dev/null 2>&1) || echo "note: graphviz 'dot' not installed; 'rasp draw' will explain how to get it")
+	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1) || sudo -n apt-get install -y -q chromium >/dev/null 2>&1) || echo "note: chromium not installed; the browser test of 'rasp view' will be skipped")
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -33,6 +34,8 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp compile programs/sort.rasp --vocab a,b,c,d,e --max-len 8 -o $(DEMO_OUT)/sort.safetensors --force
 	$(VENV)/bin/rasp verify programs/dyck1.rasp --vocab "(,),a" --max-len 10
 	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.safetensors --input cabed -o $(DEMO_OUT)/sort-model.png
+	$(VENV)/bin/rasp trace programs/sort.rasp --vocab e,h,l,o --max-len 5 --input hello
+	$(VENV)/bin/rasp view programs/sort.rasp --vocab e,h,l,o --max-len 5 --input hello -o $(DEMO_OUT)/sort-view.html --force
 	@echo "demo pictures and weights are in $(DEMO_OUT)/"
 
 bench: $(STAMP)

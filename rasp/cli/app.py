@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import compile as compile_commands
 
     compile_commands.register(sub)
+    from . import view as view_commands
+
+    view_commands.register(sub)
     return parser
 
 

@@ -71,12 +71,13 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
-    """A program to compile: file, vocabulary, maximum length, s-op, masking."""
-    p.add_argument("file", help="a .rasp program")
-    p.add_argument("--vocab", required=True,
+def add_program_args(p: argparse.ArgumentParser, what: str = "compile", required: bool = True) -> None:
+    """A program to compile: file, vocabulary, maximum length, s-op, masking.
+    `required=False` for commands that also take a saved model file (no vocabulary needed)."""
+    p.add_argument("file", help="a .rasp program" + ("" if required else " or a saved model file"))
+    p.add_argument("--vocab", required=required,
                    help="input tokens, comma-separated (a,b,c); without commas, one token per character")
-    p.add_argument("--max-len", type=positive_int, required=True, metavar="N",
+    p.add_argument("--max-len", type=positive_int, required=required, metavar="N",
                    help="the longest input the model must handle")
     add_sop_arg(p, what)
     p.add_argument("--causal", action="store_true", help="mask attention causally")

@@ -44,6 +44,8 @@ class CompiledModel:
     labels: list[str] = field(default_factory=list)
     # by name, for spaces whose dimensions are reused: the last sublayer after which they still hold their value
     alive_until: dict[str, int] = field(default_factory=dict)
+    # which head or MLP computes which s-op, per layer (see `components`); saved with the model
+    components: list[dict[str, Any]] = field(default_factory=list)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -170,6 +172,7 @@ class CompiledModel:
             ],
             "labels": self.labels,
             "alive_until": self.alive_until,
+            "components": self.components,
         }
         return save_checkpoint(path, self.module.state_dict(), meta, force=force)
 
@@ -213,6 +216,7 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         return CompiledModel(
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
+            components=meta.get("components", []),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -293,9 +297,35 @@ def compile_program(
         program=sop,
         labels=layout.labels(),
         alive_until={names[s]: sub for s, sub in alive_until.items()},
+        components=components(allocation, names),
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model
+
+
+_OPS = {"Aggregate": "aggregate", "SelectorWidth": "selector_width", "Length": "length"}
+
+
+def components(allocation: Allocation, names: dict[Space, str]) -> list[dict[str, Any]]:
+    """One record per head and MLP: its layer (from 1), kind, head index, the s-op it computes
+    (`sop`), the residual space it writes (`space`), its operation (`op`), its selector, its source line, and whether
+    it only zeroes a dead space (`cleanup`). Kept in saved models so viewers can name heads."""
+    rows = []
+    for layer, (heads, mlps) in enumerate(zip(allocation.heads, allocation.mlps), start=1):
+        blocks = [("attention", h, b) for h, b in enumerate(heads)] + [("mlp", None, b) for b in mlps]
+        for kind, head, block in blocks:
+            expr, pos = block.expr, getattr(block.expr, "pos", None)
+            selector = getattr(expr, "selector", None)
+            rows.append({
+                "layer": layer, "kind": kind, "head": head,
+                "sop": expr.name if expr is not None else names[block.out],
+                "space": names[block.out],
+                "op": _OPS.get(type(expr).__name__, "map"),
+                "selector": selector.name if selector is not None and kind == "attention" else None,
+                "file": pos.file if pos else None, "line": pos.line if pos else None,
+                "cleanup": any(block is c for c in allocation.cleanups),
+            })
+    return rows
 
 
 def _vocab(vocab: Iterable[Any]) -> list[Any]:

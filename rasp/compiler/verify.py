@@ -27,10 +27,11 @@ class VerifyReport:
         return not self.mismatches
 
 
-def causal_reference(sop: SOp) -> SOp:
+def causal_reference(sop: SOp, new: dict[int, RASPExpr] | None = None) -> SOp:
     """The program a causally masked model computes: every select also needs key <= query,
-    and `length` is the length of the prefix."""
-    new: dict[int, RASPExpr] = {}
+    and `length` is the length of the prefix. `new`, when given, receives every node's
+    rebuilt counterpart by the original's id."""
+    new = {} if new is None else new
     for expr in topological_exprs(build_graph(sop)):
         if isinstance(expr, Length):
             new[expr.id] = Map(fn=lambda i: i + 1, inner=Indices(), description="prefix length")
