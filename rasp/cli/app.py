@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import compile as compile_commands
 
     compile_commands.register(sub)
+    from . import eval as eval_commands
+
+    eval_commands.register(sub)
     return parser
 
 
