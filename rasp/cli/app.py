@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import view as view_commands
 
     view_commands.register(sub)
+    from . import eval as eval_commands
+
+    eval_commands.register(sub)
     return parser
 
 
