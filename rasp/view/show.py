@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import RaspInputError
 from ..files import check_output, write_atomic
-from .trace import token_labels, trace
+from .trace import count_layers, token_labels, trace
 
 MAX_COLUMNS = 4
 LABEL_INCHES = 0.14  # height of one 7-point tick label
@@ -102,7 +102,7 @@ def _short(name: str, limit: int = 24) -> str:
 
 def _final_residual(model: Any, raw: Any) -> np.ndarray:
     cache = model.run_with_cache(raw)
-    layers = sum(1 for k in cache if k.endswith(".hook_resid_post"))
+    layers = count_layers(cache)
     key = f"blocks.{layers - 1}.hook_resid_post" if layers else "blocks.0.hook_resid_pre"
     return cache[key][0].cpu().numpy()
 

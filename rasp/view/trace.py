@@ -91,7 +91,7 @@ def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     the model was compiled from) gives the interpreter values to check against."""
     tokens = tokenize(raw)
     cache = model.run_with_cache(raw)
-    n_layers = _count_layers(cache)
+    n_layers = count_layers(cache)
     components = getattr(model, "components", None) or []
     sop = program if program is not None else getattr(model, "program", None)
     truth = _interpreter_values(model, sop, raw)
@@ -118,7 +118,7 @@ def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     return Trace(list(tokens), list(output), layers, expected)
 
 
-def _count_layers(cache: dict[str, Any]) -> int:
+def count_layers(cache: dict[str, Any]) -> int:
     return sum(1 for k in cache if k.endswith(".hook_resid_post"))
 
 
