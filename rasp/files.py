@@ -15,8 +15,10 @@ MAX_SOURCE_BYTES = 1_000_000
 SOURCE_SUFFIXES = {".rasp", ".py", ".tsv", ".txt", ".md", ".lark"}
 
 
-def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int = MAX_SOURCE_BYTES) -> str:
-    """A UTF-8 text file, at most `max_bytes`; anything else is a RaspLoadError."""
+def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int | None = None) -> str:
+    """A UTF-8 text file, at most `max_bytes` (default MAX_SOURCE_BYTES, read at call time so
+    it can be raised); anything else is a RaspLoadError."""
+    max_bytes = MAX_SOURCE_BYTES if max_bytes is None else max_bytes
     path = Path(path)
     try:
         if not path.is_file():

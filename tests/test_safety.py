@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import rasp
+import rasp.files
 from rasp.cli import main
 from rasp.cli.app import to_json
 from rasp.cli.repl import MAX_LINE_LENGTH, ReplSession, plain_loop
@@ -233,6 +234,15 @@ def test_oversized_source_is_refused(capsys, tmp_path):
     for argv in (["run", big, "--input", "a"], ["check", big], ["layers", big]):
         code, _, err = cli(capsys, *argv)
         assert code == 1 and "limit" in err
+
+
+def test_source_cap_can_be_changed(monkeypatch, tmp_path):
+    src = tmp_path / "p.rasp"
+    src.write_text("x = tokens;  # " + "padding " * 20 + "\n")
+    assert rasp.load(src)("ab") == ["a", "b"]
+    monkeypatch.setattr(rasp.files, "MAX_SOURCE_BYTES", 100)
+    with pytest.raises(RaspLoadError, match="limit"):
+        rasp.load(src)
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def tokenize(raw: Input) -> list[Any]:
     if len(tokens) > MAX_INPUT_LENGTH:
         raise RaspInputError(
             f"input has {len(tokens)} tokens; the limit is {MAX_INPUT_LENGTH}",
-            hint="evaluate long inputs in pieces, or raise rasp.evaluate.MAX_INPUT_LENGTH",
+            hint="evaluate long inputs in pieces, or raise rasp.ir.evaluate.MAX_INPUT_LENGTH",
         )
     for t in tokens:
         _check_token(t)

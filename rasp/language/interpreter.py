@@ -159,9 +159,10 @@ class Interpreter:
             self.run_file(path)
         self._loaded_stdlib = True
 
-    def run_file(self, path: str | Path, env: Environment | None = None) -> list[Result]:
+    def run_file(self, path: str | Path, env: Environment | None = None, source: str | None = None) -> list[Result]:
+        """Run a .rasp file (`source`: its text, when the caller has read it already)."""
         path = Path(path)
-        source = read_text(path, "program")
+        source = read_text(path, "program") if source is None else source
         resolved = path.resolve()
         if resolved in self._loading:
             chain = " -> ".join(p.name for p in self._loading + [resolved])

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RaspNameError, RaspTypeError
+from ..files import read_text
 from ..ir.evaluate import Input, evaluate, evaluate_batch
 from ..ir.sops import RASPExpr, SOp
 from .interpreter import Interpreter, Result
@@ -70,8 +71,9 @@ class Program:
 
 def load(path: str | Path, stdlib: bool = True) -> Program:
     """Run a .rasp file (after the stdlib) and return its names and output."""
+    source = read_text(path, "program")  # first, so an unreadable file fails before the stdlib loads
     interp = Interpreter(load_stdlib=stdlib)
-    results = interp.run_file(path)
+    results = interp.run_file(path, source=source)
     return Program(interp, results, str(path))
 
 
