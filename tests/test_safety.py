@@ -278,6 +278,15 @@ def test_loop_and_call_work_is_capped(monkeypatch, source):
     assert time.perf_counter() - start < 10
 
 
+def test_work_in_a_mapped_function_is_capped_when_evaluated(monkeypatch):
+    monkeypatch.setattr(interpreter, "MAX_STEPS", 20_000)
+    prog = rasp.from_source(
+        "def fib(n) { return 1 if n < 2 else fib(n - 1) + fib(n - 2); } y = map(lambda v: fib(v + 30), indices);"
+    )
+    with pytest.raises(RaspValueError, match="too much work"):
+        prog("ab")
+
+
 def test_work_budget_is_per_statement(monkeypatch):
     monkeypatch.setattr(interpreter, "MAX_STEPS", 2_000)
     prog = rasp.from_source("a = [i for i in range(1500)]; b = [i for i in range(1500)]; n = len(a) + len(b);")

@@ -471,7 +471,15 @@ class Interpreter:
         """A RASP function as a Python function on atoms (for `map`)."""
 
         def apply(*values: Any) -> Any:
-            out = self.call(func, list(values), pos)
+            # Evaluated outside any statement (on an input), each application gets its own budget.
+            fresh = self._steps is None
+            if fresh:
+                self._steps = 0
+            try:
+                out = self.call(func, list(values), pos)
+            finally:
+                if fresh:
+                    self._steps = None
             if not is_atom(out):
                 raise RaspTypeError(f"a function used in map must return an atom, got a {type_name(out)}", pos=pos)
             return out
