@@ -96,6 +96,22 @@ def test_load_reads_below_the_files_folder_the_working_folder_and_the_stdlib(pro
     assert prog("ab", "helped") == ["a", "b"]
 
 
+@pytest.mark.parametrize("name", ["a" * 5000, "a/" * 3000, "", ".", "/", "~"])
+def test_odd_load_names_are_clean_errors(project, name):
+    work, _ = project
+    err = load_error(f'load "{name}";\n', work)
+    assert "cannot load" in err.message and len(err.message) < 600
+
+
+def test_a_loop_of_loads_is_capped(project, monkeypatch):
+    work, _ = project
+    monkeypatch.setattr(interpreter, "MAX_STEPS", 50_000)
+    (work / "small.rasp").write_text("x = tokens;\n")
+    (work / "main.rasp").write_text('for i in range(100000) { load "small"; }\n')
+    with pytest.raises(RaspValueError, match="too much work"):
+        rasp.load(work / "main.rasp")
+
+
 def test_repl_load_statement_is_confined_too(project):
     _, outside = project
     session = ReplSession()
