@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 
@@ -168,6 +169,22 @@ def test_draw_refuses_to_clobber(capsys, small_program, tmp_path):
     assert code == 1 and small_program.read_text().startswith("out =")
     code, _, _ = cli(capsys, "draw", small_program, "--input", "ab", "-o", target, "--force")
     assert code == 0 and target.read_text().startswith("digraph")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    from rasp.files import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        assert (write_atomic(tmp_path / "new.dot", "x").stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)
+    kept = tmp_path / "kept.dot"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_atomic(kept, "new")
+    assert kept.read_text() == "new" and (kept.stat().st_mode & 0o777) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.dot", "new.dot"]
 
 
 # --- 3. model files are tamper-evident -----------------------------------------------------------
