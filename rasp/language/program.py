@@ -11,6 +11,7 @@ from ..files import read_text
 from ..ir.evaluate import Input, evaluate, evaluate_batch
 from ..ir.sops import RASPExpr, SOp
 from .interpreter import Interpreter, Result
+from .operators import type_name
 
 
 class Program:
@@ -46,7 +47,7 @@ class Program:
         """The s-op called `name`, or the program's output."""
         value = self[name or self.output_name]
         if not isinstance(value, RASPExpr):
-            raise RaspTypeError(f"'{name}' is a {type(value).__name__}, not an s-op")
+            raise RaspTypeError(f"'{name or self.output_name}' is not an s-op (it is of type {type_name(value)})")
         return value
 
     @property
