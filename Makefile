@@ -30,10 +30,10 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp run programs/translate.rasp --words --input "the cat sees a dog"
 	$(VENV)/bin/rasp run programs/reverse.rasp --input "hello" --json
 	$(VENV)/bin/rasp layers programs/sort_by_most_freq.rasp
-	$(VENV)/bin/rasp draw programs/sort.rasp --input hello -o $(DEMO_OUT)/sort-graph.$$(command -v dot >/dev/null && echo svg || echo dot)
+	$(VENV)/bin/rasp draw programs/sort.rasp --input hello -o $(DEMO_OUT)/sort-graph.$$(command -v dot >/dev/null && echo svg || echo dot) --force
 	$(VENV)/bin/rasp compile programs/sort.rasp --vocab a,b,c,d,e --max-len 8 -o $(DEMO_OUT)/sort.safetensors --force
 	$(VENV)/bin/rasp verify programs/dyck1.rasp --vocab "(,),a" --max-len 10
-	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.safetensors --input cabed -o $(DEMO_OUT)/sort-model.png
+	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.safetensors --input cabed -o $(DEMO_OUT)/sort-model.png --force
 	$(VENV)/bin/rasp trace programs/sort.rasp --vocab e,h,l,o --max-len 5 --input hello
 	$(VENV)/bin/rasp view programs/sort.rasp --vocab e,h,l,o --max-len 5 --input hello -o $(DEMO_OUT)/sort-view.html --force
 	@echo "demo pictures and weights are in $(DEMO_OUT)/"

@@ -15,8 +15,10 @@ MAX_SOURCE_BYTES = 1_000_000
 SOURCE_SUFFIXES = {".rasp", ".py", ".tsv", ".txt", ".md", ".lark"}
 
 
-def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int = MAX_SOURCE_BYTES) -> str:
-    """A UTF-8 text file, at most `max_bytes`; anything else is a RaspLoadError."""
+def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int | None = None) -> str:
+    """A UTF-8 text file, at most `max_bytes` (default MAX_SOURCE_BYTES, read at call time so
+    it can be raised); anything else is a RaspLoadError."""
+    max_bytes = MAX_SOURCE_BYTES if max_bytes is None else max_bytes
     path = Path(path)
     try:
         if not path.is_file():
@@ -62,6 +64,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, _file_mode(path))  # mkstemp's files are private (0600); outputs are not
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
         os.replace(tmp, path)
@@ -69,3 +72,13 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _file_mode(path: Path) -> int:
+    """The mode a replaced file had, else what the umask gives a new file."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask

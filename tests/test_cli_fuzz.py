@@ -57,6 +57,11 @@ INPUT_FLAGS = st.lists(
     max_size=5,
 )
 COMMANDS = st.sampled_from(["run", "check", "layers", "draw", "verify", "compile", "show-model", "repl"])
+# Mostly valid required flags, so that most runs get past argparse to the program itself.
+BASE_INPUT = st.sampled_from([["--input", "ab"], ["--input", "hello"], ["--input-json", "[1, 2]"], []])
+BASE_PROGRAM = st.tuples(st.sampled_from(["a,b", "1,2", "ab"]), st.sampled_from(["1", "2", "3"])).map(
+    lambda vm: ["--vocab", vm[0], "--max-len", vm[1], "--exhaustive", "20", "--samples", "5"]
+)
 
 
 def _files(root: Path) -> dict[Path, bytes]:
@@ -104,16 +109,20 @@ def _run_cli(argv: list[str], stdin: str) -> tuple[int, str]:
 
 
 @pytest.mark.filterwarnings("ignore")
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-@given(source=SOURCES, command=COMMANDS, flags=INPUT_FLAGS)
-def test_cli_fuzz(source, command, flags):
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(source=SOURCES, command=COMMANDS, flags=INPUT_FLAGS, base_input=BASE_INPUT, base_program=BASE_PROGRAM)
+def test_cli_fuzz(source, command, flags, base_input, base_program):
     argv = [command]
     if command == "show-model":
         argv += ["prog.rasp", "--input", "ab"]
     elif command == "check":
         argv += ["prog.rasp", "prog.rasp"]
+    elif command in ("verify", "compile"):
+        argv += ["prog.rasp", *base_program]
+        if command == "compile":
+            argv = argv[:6]  # compile has no budgets
     elif command != "repl":
-        argv += ["prog.rasp"]
+        argv += ["prog.rasp", *base_input]
     argv += [part for flag in flags for part in flag]
     if command == "repl":
         argv = ["repl"]  # the program's text is piped to it instead

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 from pathlib import Path
 
 import pytest
 
 import rasp
+import rasp.files
 from rasp.cli import main
 from rasp.cli.app import to_json
 from rasp.cli.repl import MAX_LINE_LENGTH, ReplSession, plain_loop
@@ -95,6 +97,22 @@ def test_load_reads_below_the_files_folder_the_working_folder_and_the_stdlib(pro
     assert prog("ab", "helped") == ["a", "b"]
 
 
+@pytest.mark.parametrize("name", ["a" * 5000, "a/" * 3000, "", ".", "/", "~"])
+def test_odd_load_names_are_clean_errors(project, name):
+    work, _ = project
+    err = load_error(f'load "{name}";\n', work)
+    assert "cannot load" in err.message and len(err.message) < 600
+
+
+def test_a_loop_of_loads_is_capped(project, monkeypatch):
+    work, _ = project
+    monkeypatch.setattr(interpreter, "MAX_STEPS", 50_000)
+    (work / "small.rasp").write_text("x = tokens;\n")
+    (work / "main.rasp").write_text('for i in range(100000) { load "small"; }\n')
+    with pytest.raises(RaspValueError, match="too much work"):
+        rasp.load(work / "main.rasp")
+
+
 def test_repl_load_statement_is_confined_too(project):
     _, outside = project
     session = ReplSession()
@@ -151,6 +169,22 @@ def test_draw_refuses_to_clobber(capsys, small_program, tmp_path):
     assert code == 1 and small_program.read_text().startswith("out =")
     code, _, _ = cli(capsys, "draw", small_program, "--input", "ab", "-o", target, "--force")
     assert code == 0 and target.read_text().startswith("digraph")
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    from rasp.files import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        assert (write_atomic(tmp_path / "new.dot", "x").stat().st_mode & 0o777) == 0o644
+    finally:
+        os.umask(old)
+    kept = tmp_path / "kept.dot"
+    kept.write_text("old")
+    kept.chmod(0o640)
+    write_atomic(kept, "new")
+    assert kept.read_text() == "new" and (kept.stat().st_mode & 0o777) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.dot", "new.dot"]
 
 
 # --- 3. model files are tamper-evident -----------------------------------------------------------
@@ -235,6 +269,15 @@ def test_oversized_source_is_refused(capsys, tmp_path):
         assert code == 1 and "limit" in err
 
 
+def test_source_cap_can_be_changed(monkeypatch, tmp_path):
+    src = tmp_path / "p.rasp"
+    src.write_text("x = tokens;  # " + "padding " * 20 + "\n")
+    assert rasp.load(src)("ab") == ["a", "b"]
+    monkeypatch.setattr(rasp.files, "MAX_SOURCE_BYTES", 100)
+    with pytest.raises(RaspLoadError, match="limit"):
+        rasp.load(src)
+
+
 @pytest.mark.parametrize(
     "source, needle",
     [
@@ -266,6 +309,15 @@ def test_loop_and_call_work_is_capped(monkeypatch, source):
         rasp.from_source(source)
     assert "too much work" in info.value.message and info.value.pos is not None
     assert time.perf_counter() - start < 10
+
+
+def test_work_in_a_mapped_function_is_capped_when_evaluated(monkeypatch):
+    monkeypatch.setattr(interpreter, "MAX_STEPS", 20_000)
+    prog = rasp.from_source(
+        "def fib(n) { return 1 if n < 2 else fib(n - 1) + fib(n - 2); } y = map(lambda v: fib(v + 30), indices);"
+    )
+    with pytest.raises(RaspValueError, match="too much work"):
+        prog("ab")
 
 
 def test_work_budget_is_per_statement(monkeypatch):
@@ -420,8 +472,10 @@ def test_json_number_tokens_as_numbers():
     assert prog([3, 1.5], "f") == [3.0, 1.5]
     assert prog([True, 0], "b") == [True, False]
     assert prog([True, 2], "i") == [1, 2]
-    with pytest.raises(RaspInputError):
+    with pytest.raises(RaspInputError, match="the input has 1.5$"):
         prog([3, 1.5], "i")
+    with pytest.raises(RaspInputError, match="the input has 2.5$"):
+        prog([2.5, 1.0], "i")
 
 
 # --- 7. the piped REPL's exit status ----------------------------------------------------------------

@@ -55,7 +55,7 @@ def tokenize(raw: Input) -> list[Any]:
     if len(tokens) > MAX_INPUT_LENGTH:
         raise RaspInputError(
             f"input has {len(tokens)} tokens; the limit is {MAX_INPUT_LENGTH}",
-            hint="evaluate long inputs in pieces, or raise rasp.evaluate.MAX_INPUT_LENGTH",
+            hint="evaluate long inputs in pieces, or raise rasp.ir.evaluate.MAX_INPUT_LENGTH",
         )
     for t in tokens:
         _check_token(t)
@@ -205,8 +205,11 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
                 return np.vectorize(_token_text, otypes=[str])(raw)
             return raw.astype(str)
         if kind == "int":
-            if raw.dtype.kind in "fO" and not np.all(raw == np.round(raw.astype(np.float64))):
-                raise ValueError("non-integer number")
+            if raw.dtype.kind in "fO":
+                whole = raw == np.round(raw.astype(np.float64))
+                if not whole.all():
+                    bad = raw[~whole][0]
+                    raise ValueError(f"non-integer number: {bad.item() if isinstance(bad, np.generic) else bad!r}")
             return raw.astype(np.int64)
         if kind == "float":
             return raw.astype(np.float64)

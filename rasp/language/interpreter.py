@@ -47,6 +47,7 @@ MAX_CALL_DEPTH = 100
 # calls together. It stops a runaway program in seconds instead of when memory runs out.
 MAX_STEPS = 1_000_000
 CALL_STEPS = 10  # a function call costs about ten loop iterations
+LOAD_STEPS = 1_000  # a load costs this plus a tenth of its file's size in characters
 STDLIB_DIR_NAME = "stdlib"
 
 
@@ -159,9 +160,10 @@ class Interpreter:
             self.run_file(path)
         self._loaded_stdlib = True
 
-    def run_file(self, path: str | Path, env: Environment | None = None) -> list[Result]:
+    def run_file(self, path: str | Path, env: Environment | None = None, source: str | None = None) -> list[Result]:
+        """Run a .rasp file (`source`: its text, when the caller has read it already)."""
         path = Path(path)
-        source = read_text(path, "program")
+        source = read_text(path, "program") if source is None else source
         resolved = path.resolve()
         if resolved in self._loading:
             chain = " -> ".join(p.name for p in self._loading + [resolved])
@@ -265,7 +267,10 @@ class Interpreter:
     def _load(self, stmt: ast.Load, env: Environment) -> list[Result]:
         path = self._resolve_load(stmt.path, stmt.pos)
         try:
-            self.run_file(path, env)
+            source = read_text(path, "program")
+            # Reading and running a file is work too: a loop of loads must not run for hours.
+            self._step(stmt.pos, LOAD_STEPS + len(source) // 10)
+            self.run_file(path, env, source=source)
         except RaspLoadError as e:
             e.with_pos(stmt.pos)
             raise
@@ -278,12 +283,16 @@ class Interpreter:
         roots = self._load_roots(pos)
         for base in roots:
             for candidate in (name, name + ".rasp"):
-                p = (base / candidate).resolve()
-                if p.is_file() and any(p.is_relative_to(root) for root in roots):
-                    return p
+                try:
+                    p = (base / candidate).resolve()
+                    if p.is_file() and any(p.is_relative_to(root) for root in roots):
+                        return p
+                except (OSError, ValueError):  # a name too long, a NUL byte, a link loop
+                    continue
         where = ", ".join(str(r) for r in roots)
+        shown = name if len(name) <= 200 else name[:200] + "..."
         raise RaspLoadError(
-            f"cannot load {name!r}: no such .rasp file inside the folders load may read ({where})",
+            f"cannot load {shown!r}: no such .rasp file inside the folders load may read ({where})",
             pos=pos,
             hint="load reads files next to the loading file (and below), in the working folder (and below) "
             "and in the stdlib; absolute paths and '..' must stay inside them",
@@ -470,7 +479,15 @@ class Interpreter:
         """A RASP function as a Python function on atoms (for `map`)."""
 
         def apply(*values: Any) -> Any:
-            out = self.call(func, list(values), pos)
+            # Evaluated outside any statement (on an input), each application gets its own budget.
+            fresh = self._steps is None
+            if fresh:
+                self._steps = 0
+            try:
+                out = self.call(func, list(values), pos)
+            finally:
+                if fresh:
+                    self._steps = None
             if not is_atom(out):
                 raise RaspTypeError(f"a function used in map must return an atom, got a {type_name(out)}", pos=pos)
             return out

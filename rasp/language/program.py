@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RaspNameError, RaspTypeError
+from ..files import read_text
 from ..ir.evaluate import Input, evaluate, evaluate_batch
 from ..ir.sops import RASPExpr, SOp
 from .interpreter import Interpreter, Result
+from .operators import type_name
 
 
 class Program:
@@ -45,7 +47,7 @@ class Program:
         """The s-op called `name`, or the program's output."""
         value = self[name or self.output_name]
         if not isinstance(value, RASPExpr):
-            raise RaspTypeError(f"'{name}' is a {type(value).__name__}, not an s-op")
+            raise RaspTypeError(f"'{name or self.output_name}' is not an s-op (it is of type {type_name(value)})")
         return value
 
     @property
@@ -70,8 +72,9 @@ class Program:
 
 def load(path: str | Path, stdlib: bool = True) -> Program:
     """Run a .rasp file (after the stdlib) and return its names and output."""
+    source = read_text(path, "program")  # first, so an unreadable file fails before the stdlib loads
     interp = Interpreter(load_stdlib=stdlib)
-    results = interp.run_file(path)
+    results = interp.run_file(path, source=source)
     return Program(interp, results, str(path))
 
 

@@ -37,6 +37,7 @@ from ..ir.sops import (
 from .display import format_atom
 
 _COLORS = {"input": "#e8f0fe", "attention": "#fde2e1", "mlp": "#e6f4ea", "selector": "#fff4d6"}
+DOT_SECONDS = 120  # a huge graph must not hang `rasp draw`
 
 
 def _operation(expr: RASPExpr) -> str:
@@ -162,7 +163,14 @@ def draw_expr(
             "drawing needs Graphviz's 'dot' program, which is not installed",
             hint="install it (apt-get install graphviz, brew install graphviz), or write DOT text with -o graph.dot",
         )
-    proc = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False)
+    try:
+        proc = subprocess.run([dot, f"-T{fmt}"], input=dot_source.encode(), capture_output=True, check=False,
+                              timeout=DOT_SECONDS)
+    except subprocess.TimeoutExpired:
+        raise RaspError(
+            f"graphviz took over {DOT_SECONDS} s to lay out this graph",
+            hint="draw a smaller part of the program (--sop NAME), or write DOT text with -o graph.dot",
+        ) from None
     if proc.returncode != 0:
         raise RaspError(f"graphviz failed: {proc.stderr.decode(errors='replace').strip()[:500]}")
     return write_atomic(out, proc.stdout)
