@@ -36,7 +36,7 @@ VOCABS = {
 }
 # Word-level programs classify sentences: their long inputs are sentence-length (compiling
 # them at max_len 32 takes minutes). grammaticality is compiled on its corpus in bench/.
-LONG = {"sentiment": 16}
+LONG = {"sentiment": 12}
 NOT_LONG = {"grammaticality"}
 # Wide models (thousands of MLP units at max_len 32): their first MLP must stay narrow.
 WIDE = {"dyck2", "dyck3"}
