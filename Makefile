@@ -33,11 +33,17 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp compile programs/sort.rasp --vocab a,b,c,d,e --max-len 8 -o $(DEMO_OUT)/sort.safetensors --force
 	$(VENV)/bin/rasp verify programs/dyck1.rasp --vocab "(,),a" --max-len 10
 	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.safetensors --input cabed -o $(DEMO_OUT)/sort-model.png
+	$(VENV)/bin/rasp run programs/grammaticality.rasp --words --input "the small cats sleep in the garden"
+	$(VENV)/bin/rasp run programs/grammaticality.rasp --words --input "the small cats sleeps in the garden"
+	$(VENV)/bin/rasp run programs/sentiment.rasp --words --input "the plot is dull but the jokes are not bad"
+	$(VENV)/bin/rasp eval programs/sentiment.rasp programs/corpora/sentiment.tsv --classify --compiled
+	$(VENV)/bin/rasp eval programs/grammaticality.rasp programs/corpora/grammaticality.tsv --classify --compiled
 	@echo "demo pictures and weights are in $(DEMO_OUT)/"
 
 bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
 	$(PY) bench/bench_compile.py
+	$(PY) bench/bench_corpora.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rasp tests bench
