@@ -36,11 +36,17 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp show-model $(DEMO_OUT)/sort.safetensors --input cabed -o $(DEMO_OUT)/sort-model.png --force
 	$(VENV)/bin/rasp trace programs/sort.rasp --vocab e,h,l,o --max-len 5 --input hello
 	$(VENV)/bin/rasp view programs/sort.rasp --vocab e,h,l,o --max-len 5 --input hello -o $(DEMO_OUT)/sort-view.html --force
+	$(VENV)/bin/rasp run programs/grammaticality.rasp --words --input "the small cats sleep in the garden"
+	$(VENV)/bin/rasp run programs/grammaticality.rasp --words --input "the small cats sleeps in the garden"
+	$(VENV)/bin/rasp run programs/sentiment.rasp --words --input "the plot is dull but the jokes are not bad"
+	$(VENV)/bin/rasp eval programs/sentiment.rasp programs/corpora/sentiment.tsv --classify --compiled
+	$(VENV)/bin/rasp eval programs/grammaticality.rasp programs/corpora/grammaticality.tsv --classify --compiled
 	@echo "demo pictures and weights are in $(DEMO_OUT)/"
 
 bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
 	$(PY) bench/bench_compile.py
+	$(PY) bench/bench_corpora.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rasp tests bench

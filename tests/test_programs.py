@@ -34,7 +34,15 @@ CASES = {
         (["the", "film", "was", "not", "good"], ["neg"] * 5),
         (["i", "love", "this", "great", "fun", "film"], ["pos"] * 6),
         (["not", "bad", "at", "all"], ["pos"] * 4),
-        (["boring", "but", "happy"], ["neg"] * 3),  # a tie is not positive
+        (["boring", "but", "happy"], ["pos"] * 3),  # the clause after "but" decides
+        (["happy", "but", "long"], ["pos"] * 3),  # ... when it holds a sentiment word
+        (["slightly", "good", "and", "very", "dull"], ["neg"] * 5),
+    ]),
+    "grammaticality": ("grammaticality", [
+        (["the", "cats", "sleep"], ["good"] * 3),
+        (["the", "cats", "sleeps"], ["bad"] * 3),
+        (["she", "does", "not", "see", "him"], ["good"] * 5),
+        (["she", "does", "not", "see", "he"], ["bad"] * 5),
     ]),
     "translate": ("french", [
         (["the", "cat", "sees", "a", "dog"], ["le", "chat", "voit", "un", "chien"]),
@@ -64,8 +72,8 @@ def test_program_secondary_outputs():
     prog = rasp.load(PROGRAMS / "prefix_sum.rasp")
     assert prog([3, 1, 4, 1, 5], "prefix_mean") == pytest.approx([3, 2, 8 / 3, 2.25, 2.8])
     prog = rasp.load(PROGRAMS / "sentiment.rasp")
-    words = ["i", "hate", "not", "fun", "ok"]
-    assert prog(words, "word_sentiment") == ["-", "neg", "-", "neg", "-"]
+    words = ["i", "hate", "not", "fun", "but", "very", "good"]
+    assert prog(words, "score") == [0, -2, 0, -2, 0, 0, 4]
     prog = rasp.load(PROGRAMS / "hist2.rasp")
     assert prog("hello", "hist") == [1, 1, 2, 2, 1]
 
