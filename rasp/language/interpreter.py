@@ -58,7 +58,7 @@ def stdlib_dir() -> Path:
 
         return Path(pkg.__file__).parent
     except ImportError:  # pragma: no cover - running from an unusual layout
-        return Path(__file__).resolve().parent.parent / STDLIB_DIR_NAME
+        return Path(__file__).resolve().parents[2] / STDLIB_DIR_NAME
 
 
 # --- runtime values -------------------------------------------------------------------
