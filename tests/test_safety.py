@@ -453,6 +453,10 @@ def test_causal_verify_checks_every_prefix(capsys, tmp_path):
                          "--causal", "--json")
     assert code == 1 and json.loads(out)["mismatches"] > 0 and json.loads(out)["reference"] == "prefixes"
     assert "mismatch on" in err
+    code, out, err = cli(capsys, "compile", PROGRAMS / "sort.rasp", "--vocab", "a,b,c", "--max-len", "3",
+                         "--causal", "-o", tmp_path / "sort.safetensors")
+    assert code == 1 and "every prefix" in out and "nothing saved" in out and "mismatch on" in err
+    assert not (tmp_path / "sort.safetensors").exists()
     # A prefix count is the same with or without the mask: verified ok, against prefixes.
     count = tmp_path / "count.rasp"
     count.write_text('c = aggregate(select(indices, indices, <=), indicator(tokens == "a"));\n')
