@@ -398,6 +398,16 @@ def test_very_long_repl_lines_are_refused():
     assert "value: y = 2" in session.feed("y = 2;")
 
 
+def test_a_long_pasted_statement_is_not_reparsed_on_every_line():
+    lines = ["def big(x) {"] + [f"  v{i} = x + {i};  # }} ;" for i in range(3000)] + ["  return v0;", "}"]
+    lines += ["xs = [", *[f'  "{i}",' for i in range(3000)], "  # ]", '  "(end]"', "];", "n = len(xs);"]
+    session = ReplSession()
+    start = time.perf_counter()
+    out = session.feed("\n".join(lines))
+    assert time.perf_counter() - start < 20
+    assert "function big(x)" in out and "value: n = 3001" in out and not session.failed
+
+
 def test_piped_repl_never_holds_a_huge_line():
     stdin = io.StringIO("a = 1;\n" + "x" * (5 * MAX_LINE_LENGTH) + "\nb = 2;\n")
     lines: list[str] = []
@@ -443,6 +453,10 @@ def test_causal_verify_checks_every_prefix(capsys, tmp_path):
                          "--causal", "--json")
     assert code == 1 and json.loads(out)["mismatches"] > 0 and json.loads(out)["reference"] == "prefixes"
     assert "mismatch on" in err
+    code, out, err = cli(capsys, "compile", PROGRAMS / "sort.rasp", "--vocab", "a,b,c", "--max-len", "3",
+                         "--causal", "-o", tmp_path / "sort.safetensors")
+    assert code == 1 and "every prefix" in out and "nothing saved" in out and "mismatch on" in err
+    assert not (tmp_path / "sort.safetensors").exists()
     # A prefix count is the same with or without the mask: verified ok, against prefixes.
     count = tmp_path / "count.rasp"
     count.write_text('c = aggregate(select(indices, indices, <=), indicator(tokens == "a"));\n')

@@ -127,7 +127,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
     model = _compile(args)
     report, _ = _verify(model, 20_000, 2_000, quiet=args.json)
     _require_total(report)
-    model.save(out, force=args.force)
+    if report.ok:  # a model that disagrees with the interpreter is never written
+        model.save(out, force=args.force)
     summary = model.summary()
     if args.json:
         summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches),
@@ -180,7 +181,7 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
     console.print(
         f"layers {s['layers']}, d_model {s['d_model']}, parameters {s['params']:,}; "
         f"verified on {report.checked} inputs against {_what_was_checked(model)}, "
-        f"{len(report.mismatches)} mismatches; saved {out}",
+        f"{len(report.mismatches)} mismatches; " + (f"saved {out}" if report.ok else "nothing saved"),
         highlight=False,
     )
 

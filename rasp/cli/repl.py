@@ -42,6 +42,8 @@ DEFAULT_EXAMPLE = "hello"
 HISTORY_FILE = "~/.rasp_history"
 # A longer line is refused (and, when piped, never held in memory whole).
 MAX_LINE_LENGTH = 20_000
+# Past this many lines, an unfinished statement is re-parsed only where it can have ended.
+_REPARSE_LINES = 20
 INDENT = "     "
 
 _INCOMPLETE_PREFIX = "unexpected end of input"
@@ -78,6 +80,7 @@ class ReplSession:
         self.done = False
         self.failed = False  # some statement or command failed (piped mode exits 1)
         self._buffer: list[str] = []
+        self._open_brackets = 0  # brackets the buffered statement leaves open
         # What the standard library defined, for :help.
         self.library_names = [n for n in self.interp.globals.variables if not n.startswith("_")]
 
@@ -110,6 +113,10 @@ class ReplSession:
             return self._failure(e.format())
         return ""
 
+    def _may_be_complete(self, code: str) -> bool:
+        """A statement can only end on a line ending in ';' or '}' with every bracket closed."""
+        return self._open_brackets < 0 or (self._open_brackets == 0 and code.rstrip().endswith((";", "}")))
+
     def _failure(self, text: str) -> str:
         """Report an error: remember it (piped sessions exit 1) and return its text."""
         self.failed = True
@@ -134,6 +141,10 @@ class ReplSession:
             if command is not None:
                 return command
         self._buffer.append(line)
+        change, code = _scan(line)
+        self._open_brackets = (self._open_brackets if len(self._buffer) > 1 else 0) + change
+        if len(self._buffer) > _REPARSE_LINES and not self._may_be_complete(code):
+            return ""  # a long statement is parsed only when it can have ended: linear, not quadratic
         source = "\n".join(self._buffer)
         try:
             module = parse(source)
@@ -373,6 +384,24 @@ class ReplSession:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _scan(line: str) -> tuple[int, str]:
+    """(brackets the line opens minus those it closes, the line without its comment),
+    outside strings."""
+    change, in_string = 0, False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif ch == "#":
+            return change, line[:i]
+        elif ch in "([{":
+            change += 1
+        elif ch in ")]}":
+            change -= 1
+    return change, line
 
 
 def _internal(e: BaseException) -> str:
