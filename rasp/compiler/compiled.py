@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RaspCompileError, RaspInputError, RaspLoadError
-from ..ir.evaluate import Input, tokenize
+from ..errors import RaspCompileError, RaspLoadError
+from ..ir.evaluate import Input
 from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, cleaning_mlp, lower
+from .encoding import encode_ids, groups_by_length
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .valueset import infer_value_sets
 
@@ -57,23 +58,7 @@ class CompiledModel:
 
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        import torch
-
-        index = {_key(v): i for i, v in enumerate(self.vocab, start=1)}
-        rows = []
-        for raw in inputs:
-            tokens = tokenize(raw)
-            if len(tokens) > self.max_len:
-                raise RaspInputError(f"input has {len(tokens)} tokens; this model was compiled for at most {self.max_len}")
-            try:
-                rows.append([0] + [index[_key(t)] for t in tokens])
-            except KeyError as e:
-                raise RaspInputError(
-                    f"token {e.args[0][1]!r} is not in the compiled vocabulary {self.vocab}"
-                ) from None
-        if len({len(r) for r in rows}) > 1:
-            raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
-        return torch.tensor(rows, dtype=torch.long, device=self.device)
+        return encode_ids(self.vocab, self.max_len, list(inputs), self.device)
 
     def __call__(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -88,18 +73,13 @@ class CompiledModel:
 
         inputs = list(inputs)
         results: list[Any] = [None] * len(inputs)
-        by_length: dict[int, list[int]] = {}
-        for i, raw in enumerate(inputs):
-            by_length.setdefault(len(tokenize(raw)), []).append(i)
         with torch.no_grad():
-            for members in by_length.values():
-                for start in range(0, len(members), batch_size):
-                    idx = members[start : start + batch_size]
-                    out = self.module(self.encode([inputs[i] for i in idx]))[:, 1:]
-                    decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
-                    n = out.shape[1]
-                    for j, i in enumerate(idx):
-                        results[i] = decoded[j * n : (j + 1) * n]
+            for idx in groups_by_length(inputs, batch_size):
+                out = self.module(self.encode([inputs[i] for i in idx]))[:, 1:]
+                decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
+                n = out.shape[1]
+                for j, i in enumerate(idx):
+                    results[i] = decoded[j * n : (j + 1) * n]
         return results
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
@@ -185,10 +165,6 @@ def _snapshot(sublayer: int) -> str:
         return "blocks.0.hook_resid_pre"
     layer = (sublayer - 1) // 2
     return f"blocks.{layer}.hook_resid_{'mid' if sublayer % 2 else 'post'}"
-
-
-def _key(v: Any) -> tuple:
-    return (isinstance(v, str), v)
 
 
 def load_model(path: str | Path) -> CompiledModel:
