@@ -42,6 +42,8 @@ def _program_args(p: argparse.ArgumentParser) -> None:
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
     )
+    p.add_argument("--no-pos", action="store_true",
+                   help="no positional embeddings: positions come from causal attention to BOS (needs --causal)")
 
 
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -66,7 +68,8 @@ def _compile(args: argparse.Namespace):
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
     return compile_program(
-        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse
+        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse,
+        no_pos=args.no_pos,
     )
 
 

@@ -202,13 +202,15 @@ def compile_program(
     output: str | None = None,
     device: str | None = None,
     reuse: bool = True,
+    no_pos: bool = False,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
     The model adds its own BOS at position 0; `run` strips it. Weights are float64.
     With `reuse`, an s-op's residual dimensions go to a later s-op once nothing
     reads it any more: the MLP after its last read zeroes it first (narrower
-    d_model, a few more MLP units).
+    d_model, a few more MLP units). With `no_pos` (needs `causal`) positions come from the
+    causal mask and the position embedding is zero (see `nopos.py`).
     """
     import torch
 
@@ -216,6 +218,10 @@ def compile_program(
 
     start = time.perf_counter()
     sop = program if isinstance(program, SOp) else program.sop(output)
+    if no_pos:
+        from .nopos import without_positions
+
+        sop = without_positions(sop, causal)
     vocab = _vocab(vocab)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")
