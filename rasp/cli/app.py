@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from . import compile as compile_commands
 
     compile_commands.register(sub)
+    from . import train as train_commands
+
+    train_commands.register(sub)
     return parser
 
 

@@ -52,12 +52,13 @@ def parse_vocab(text: str) -> list[str]:
     return tokens
 
 
-def add_program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
-    """A program to compile: file, vocabulary, maximum length, s-op, masking."""
+def add_program_args(p: argparse.ArgumentParser, what: str = "compile", required: bool = True) -> None:
+    """A program to compile: file, vocabulary, maximum length, s-op, masking. With
+    `required=False`, --vocab and --max-len may be left out (the command then finds them)."""
     p.add_argument("file", help="a .rasp program")
-    p.add_argument("--vocab", required=True,
+    p.add_argument("--vocab", required=required,
                    help="input tokens, comma-separated (a,b,c); without commas, one token per character")
-    p.add_argument("--max-len", type=int, required=True, metavar="N",
+    p.add_argument("--max-len", type=int, required=required, metavar="N",
                    help="the longest input the model must handle")
     add_sop_arg(p, what)
     p.add_argument("--causal", action="store_true", help="mask attention causally")

@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
-    p.add_argument("model", help="a .safetensors file written by `rasp compile`")
+    p.add_argument("model", help="a .safetensors file written by `rasp compile` or `rasp train`")
     p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
     p.add_argument("-o", "--out", default="model.png")
     p.set_defaults(func=_guarded(cmd_show_model))
@@ -169,10 +169,10 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
 
 
 def cmd_show_model(args: argparse.Namespace) -> int:
-    from ..compiler.compiled import load_model
+    from ..models import load_any
     from ..view.show import show_model
 
-    model = load_model(args.model)
+    model = load_any(args.model)
     raw = args.input.split(",") if "," in args.input else args.input
     path = show_model(model, raw, args.out)
     print(f"wrote {path}")
