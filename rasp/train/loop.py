@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import RaspCompileError, RaspInputError
 from ..ir.sops import SOp
 from . import data as D
-from .model import TrainedModel, new_module
+from .model import SHARPNESS, TrainedModel, new_module
 
 
 @dataclass
@@ -34,7 +34,7 @@ class TrainOptions:
     d_mlp: int | None = None  # default: 4 * d_model
     steps: int = 2000
     batch: int = 128
-    lr: float = 1e-3
+    lr: float | None = None  # default: 1e-3 (AdamW) from random weights, 1e-5 (SGD) from compiled ones
     seed: int = 0
     init: str = "random"  # or "compiled"
     no_pos: bool = False
@@ -94,6 +94,8 @@ def check_options(o: TrainOptions) -> None:
                              "drop --layers, --heads and --d-mlp")
     if o.steps < 0 or o.batch < 1 or o.eval_every < 1:
         raise RaspInputError("--steps must be 0 or more and --batch at least 1")
+    if o.lr is None:
+        o.lr = 1e-5 if o.init == "compiled" else 1e-3
     if not (o.lr > 0 and np.isfinite(o.lr)):
         raise RaspInputError(f"--lr must be a positive number, not {o.lr}")
     if not 0 < o.target <= 1:
@@ -191,7 +193,9 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
     if o.no_pos:
         module.W_pos.data.zero_()
         module.W_pos.requires_grad_(False)
-    return TrainedModel(module, list(vocab), max_len, tuple(outputs), causal, o.no_pos, numeric, sop.name, info)
+    scale = SHARPNESS if o.init == "compiled" else 1.0
+    return TrainedModel(module, list(vocab), max_len, tuple(outputs), causal, o.no_pos, numeric, scale,
+                        sop.name, info)
 
 
 def sop_layers(sop: SOp):
@@ -246,9 +250,15 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     lengths = sorted(setup.train.ids)
     weights = torch.tensor([float(len(setup.train.ids[n])) for n in lengths])
     params = [p for p in module.parameters() if p.requires_grad]
-    # No weight decay from compiled weights: it would shrink the exact, large attention scores.
-    decay = 0.0 if o.init == "compiled" else 0.01
-    opt = torch.optim.AdamW(params, lr=o.lr, weight_decay=decay)
+    if o.init == "compiled":
+        # Plain SGD from compiled weights: an exact model's gradients all but vanish, and
+        # Adam's per-weight normalisation would blow them up into full-size steps on every
+        # weight, breaking the compiled thresholds (sort fell to 0.1 accuracy in 25 steps at
+        # lr 1e-5; SGD at 1e-4 or with momentum also broke it, SGD at 1e-5 kept 1.0).
+        # No weight decay either: it would shrink the exact attention scores.
+        opt = torch.optim.SGD(params, lr=o.lr)
+    else:
+        opt = torch.optim.AdamW(params, lr=o.lr, weight_decay=0.01)
     history: list[dict[str, float]] = []
     val_acc, _ = evaluate(model, setup.validation)
     history.append({"step": 0, "loss": float("nan"), "accuracy": val_acc})

@@ -2,10 +2,11 @@
 whose weights come from gradient descent, with `CompiledModel`'s reading API.
 
 Its output layer scores the program's output vocabulary (the compiler's value set of
-the output s-op) and decodes by argmax. A model started from compiled weights whose
-output is numerical (one residual dimension holding a number) scores each value v of
-the vocabulary as -SHARPNESS * (x - v)^2, so argmax is the compiled model's own
-nearest-value decoding and its accuracy at step 0 is exactly the compiled one.
+the output s-op) and decodes by argmax. A model started from compiled weights scores
+sharply (`output_scale`): a categorical output's one-hot units times SHARPNESS, and a
+numerical output (one unit holding a number x) as -SHARPNESS * (x - v)^2 for each value
+v, so argmax is the compiled model's own decoding (accuracy exactly 1.0 at step 0) and
+the loss of an exact model is near zero, not that of logits one unit apart.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class TrainedModel:
     causal: bool = False
     no_pos: bool = False  # position embeddings held at zero
     numeric_output: bool = False  # one output unit holding a number (compiled start)
+    output_scale: float = 1.0  # multiplies the logits (SHARPNESS for compiled starts)
     sop: str | None = None
     info: dict[str, Any] = field(default_factory=dict)  # how it was trained (seed, steps, ...)
 
@@ -63,8 +65,8 @@ class TrainedModel:
         out = raw_out[:, 1:]
         if self.numeric_output:
             grid = torch.tensor([float(v) for v in self.outputs], dtype=out.dtype, device=out.device)
-            return -SHARPNESS * (out[..., :1] - grid) ** 2
-        return out
+            return -self.output_scale * (out[..., :1] - grid) ** 2
+        return out * self.output_scale if self.output_scale != 1.0 else out
 
     def run(self, raw: Input) -> list[Any]:
         return self.run_batch([raw])[0]
@@ -125,6 +127,7 @@ class TrainedModel:
             "causal": self.causal,
             "no_pos": self.no_pos,
             "numeric_output": self.numeric_output,
+            "output_scale": self.output_scale,
             "sop": self.sop,
             "info": self.info,
         }
@@ -165,7 +168,8 @@ def trained_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dic
         module.load_state_dict(tensors)
         return TrainedModel(
             module, meta["vocab"], meta["max_len"], tuple(meta["outputs"]), meta["causal"],
-            meta.get("no_pos", False), meta.get("numeric_output", False), meta.get("sop"), meta.get("info", {}),
+            meta.get("no_pos", False), meta.get("numeric_output", False), meta.get("output_scale", 1.0), meta.get("sop"),
+            meta.get("info", {}),
         )
     except (KeyError, TypeError, ValueError, RuntimeError, StopIteration) as e:
         raise RaspLoadError(f"{path}: the trained model's description does not fit its weights ({e})") from None
