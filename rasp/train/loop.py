@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RaspCompileError, RaspInputError
+from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..ir.sops import SOp
 from . import data as D
 from .model import SHARPNESS, TrainedModel, new_module
@@ -122,7 +122,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     torch.manual_seed(o.seed)
     try:
         compiled = compile_program(sop, vocab, max_len, causal=causal, no_pos=o.no_pos)
-    except RaspCompileError as err:
+    except RaspError as err:  # the compiler's own errors, or the program's on some input
         if o.init == "compiled":
             raise RaspCompileError(f"--init compiled needs a compilable program: {err.message}",
                                    pos=err.pos, hint=err.hint) from None
