@@ -42,6 +42,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--init", choices=("random", "compiled"), default="random",
                    help="random weights, or the compiled model's weights (fine-tuning)")
     p.add_argument("--no-pos", action="store_true", help="no positional embeddings (needs --causal)")
+    p.add_argument("--no-bos", dest="bos", action="store_false",
+                   help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batches")
     p.add_argument("--data", default="auto", choices=("auto", "uniform", "skewed", "brackets"),
                    help="input distribution (see above)")
@@ -89,7 +91,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     max_len = args.max_len if args.max_len is not None else max(len(x) for x, _ in corpus)
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
-        batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos,
+        batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
         target=args.target, data=args.data,
     )
     prog = rasp.load(args.file)

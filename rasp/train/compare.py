@@ -74,6 +74,10 @@ def similarity(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def match_heads(compiled: Any, other: Any, inputs: list[list[Any]]) -> list[HeadMatch]:
     """For each compiled head, the most similar head of `other` (ties: the first)."""
+    if not getattr(other, "bos", True):
+        from ..errors import RaspInputError
+
+        raise RaspInputError("this model was trained without BOS; its heads cannot be matched to compiled ones")
     ours, theirs = patterns(compiled, inputs), patterns(other, inputs)
     matches = []
     for at, name in compiled_heads(compiled):

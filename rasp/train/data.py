@@ -22,7 +22,7 @@ Distributions (`--data`):
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,20 +146,20 @@ def label(reference: SOp, inputs: list[list[Any]]) -> list[list[Any]]:
     return evaluate_batch(reference, inputs) if inputs else []
 
 
-def make_batches(inputs: list[list[Any]], labels: list[list[Any]], vocab: Sequence[Any],
-                 outputs: Sequence[Any], device: Any = None) -> Batches:
-    """Tensors for labelled inputs. A label list as long as the input labels every position;
-    a single label labels only the last position (a sequence-level label)."""
+def make_batches(inputs: list[list[Any]], labels: list[list[Any]], encode: Callable[[list[Any]], Any],
+                 outputs: Sequence[Any]) -> Batches:
+    """Tensors for labelled inputs, with `encode` (a model's) making the ids. A label list as
+    long as the input labels every position; a single label labels only the last position
+    (a sequence-level label)."""
     import torch
 
-    from ..compiler.encoding import encode_ids, token_key
+    from ..compiler.encoding import token_key
 
     index = {token_key(v): i for i, v in enumerate(outputs)}
     by_length: dict[int, list[int]] = {}
     for i, x in enumerate(inputs):
         by_length.setdefault(len(x), []).append(i)
     data = Batches(inputs)
-    max_len = max(by_length, default=1)
     for n, members in sorted(by_length.items()):
         targets = np.zeros((len(members), n), dtype=np.int64)
         mask = np.zeros((len(members), n), dtype=bool)
@@ -171,9 +171,9 @@ def make_batches(inputs: list[list[Any]], labels: list[list[Any]], vocab: Sequen
                 if j is None:
                     raise RaspInputError(f"label {y!r} (for input {inputs[i]!r}) is not an output value of the program: {list(outputs)}")
                 targets[row, col], mask[row, col] = j, True
-        data.ids[n] = encode_ids(vocab, max_len, [inputs[i] for i in members], device)
-        data.targets[n] = torch.from_numpy(targets).to(device)
-        data.mask[n] = torch.from_numpy(mask).to(device)
+        data.ids[n] = encode([inputs[i] for i in members])
+        data.targets[n] = torch.from_numpy(targets).to(data.ids[n].device)
+        data.mask[n] = torch.from_numpy(mask).to(data.ids[n].device)
     return data
 
 

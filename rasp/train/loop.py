@@ -38,6 +38,7 @@ class TrainOptions:
     seed: int = 0
     init: str = "random"  # or "compiled"
     no_pos: bool = False
+    bos: bool = True
     target: float = 1.0  # stop once validation accuracy reaches this
     eval_every: int = 50
     data: str = "auto"
@@ -116,6 +117,9 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     check_options(o)
     if o.no_pos and not causal:
         raise RaspInputError("--no-pos needs --causal: without positions or a mask, order is unknowable")
+    if not o.bos and (o.init == "compiled" or o.no_pos):
+        raise RaspInputError("a model without BOS cannot start from compiled weights or go without positions: "
+                             "both need BOS")
     if o.init == "random" and o.heads and o.d_model % o.heads:
         raise RaspInputError(f"--d-model {o.d_model} must be a multiple of --heads {o.heads}")
     D.check_sizes(vocab, max_len)
@@ -129,7 +133,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
         compiled = None
     outputs = compiled.output.values if compiled else _output_values(sop, vocab, max_len, causal)
     D.check_sizes(vocab, max_len, outputs)
-    model = _build_model(compiled, sop, vocab, max_len, causal, outputs, o)
+    model = _build_model(compiled, sop, vocab, max_len, causal, outputs, o).to(o.device)
     reference = causal_reference(sop) if causal else sop
     rng = np.random.default_rng(o.seed)
     distribution = "corpus" if corpus else D.resolve_distribution(o.data, vocab)
@@ -141,7 +145,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
         else:
             inputs = D.sample_split(rng, vocab, max_len, count, distribution, held_out)
             labels = D.label(reference, inputs)
-        return D.make_batches(inputs, labels, vocab, outputs, o.device)
+        return D.make_batches(inputs, labels, model.encode, outputs)
 
     train = batches(False, min(o.train_size, max(o.steps * o.batch, 1000)))
     held = batches(True, o.held_out)
@@ -152,7 +156,6 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     if not len(train) or not len(held):
         raise RaspInputError("too few inputs to train on and to hold out: give a bigger corpus, "
                              "--vocab or --max-len")
-    model.to(o.device)
     return Setup(model, train, validation, held, o, distribution)
 
 
@@ -195,7 +198,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
         module.W_pos.requires_grad_(False)
     scale = SHARPNESS if o.init == "compiled" else 1.0
     return TrainedModel(module, list(vocab), max_len, tuple(outputs), causal, o.no_pos, numeric, scale,
-                        sop.name, info)
+                        o.bos, sop.name, info)
 
 
 def sop_layers(sop: SOp):

@@ -32,6 +32,7 @@ class TrainedModel:
     no_pos: bool = False  # position embeddings held at zero
     numeric_output: bool = False  # one output unit holding a number (compiled start)
     output_scale: float = 1.0  # multiplies the logits (SHARPNESS for compiled starts)
+    bos: bool = True  # False: the module sees the tokens alone (the RASP paper's "no BOS" runs)
     sop: str | None = None
     info: dict[str, Any] = field(default_factory=dict)  # how it was trained (seed, steps, ...)
 
@@ -51,9 +52,11 @@ class TrainedModel:
         return [f"d{i}" for i in range(self.module.cfg.d_model)]
 
     def encode(self, inputs: Iterable[Input]) -> Any:
+        """The module's input: token ids, with BOS (id 0) first unless the model has none."""
         from ..compiler.encoding import encode_ids
 
-        return encode_ids(self.vocab, self.max_len, list(inputs), self.device)
+        ids = encode_ids(self.vocab, self.max_len, list(inputs), self.device)
+        return ids if self.bos else ids[:, 1:]
 
     def __call__(self, ids: Any) -> Any:
         return self.module(ids)
@@ -62,7 +65,7 @@ class TrainedModel:
         """Scores over the output vocabulary (batch, positions, len(outputs)), BOS stripped."""
         import torch
 
-        out = raw_out[:, 1:]
+        out = raw_out[:, 1:] if self.bos else raw_out
         if self.numeric_output:
             grid = torch.tensor([float(v) for v in self.outputs], dtype=out.dtype, device=out.device)
             return -self.output_scale * (out[..., :1] - grid) ** 2
@@ -128,6 +131,7 @@ class TrainedModel:
             "no_pos": self.no_pos,
             "numeric_output": self.numeric_output,
             "output_scale": self.output_scale,
+            "bos": self.bos,
             "sop": self.sop,
             "info": self.info,
         }
@@ -168,8 +172,8 @@ def trained_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dic
         module.load_state_dict(tensors)
         return TrainedModel(
             module, meta["vocab"], meta["max_len"], tuple(meta["outputs"]), meta["causal"],
-            meta.get("no_pos", False), meta.get("numeric_output", False), meta.get("output_scale", 1.0), meta.get("sop"),
-            meta.get("info", {}),
+            meta.get("no_pos", False), meta.get("numeric_output", False), meta.get("output_scale", 1.0),
+            meta.get("bos", True), meta.get("sop"), meta.get("info", {}),
         )
     except (KeyError, TypeError, ValueError, RuntimeError, StopIteration) as e:
         raise RaspLoadError(f"{path}: the trained model's description does not fit its weights ({e})") from None
