@@ -17,7 +17,7 @@ from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, cleaning_mlp, lower
-from .encoding import encode_ids, groups_by_length
+from .encoding import encode_ids, run_grouped, run_with_cache
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .valueset import infer_value_sets
 
@@ -69,29 +69,19 @@ class CompiledModel:
         return self.run_batch([raw])[0]
 
     def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
-        import torch
+        def decode(group: list[Input]) -> list[list[Any]]:
+            out = self.module(self.encode(group))[:, 1:]
+            decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
+            n = out.shape[1]
+            return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
 
-        inputs = list(inputs)
-        results: list[Any] = [None] * len(inputs)
-        with torch.no_grad():
-            for idx in groups_by_length(inputs, batch_size):
-                out = self.module(self.encode([inputs[i] for i in idx]))[:, 1:]
-                decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
-                n = out.shape[1]
-                for j, i in enumerate(idx):
-                    results[i] = decoded[j * n : (j + 1) * n]
-        return results
+        return run_grouped(list(inputs), batch_size, decode)
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
         `blocks.{i}.attn.hook_pattern`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post`)
         and the raw `output`."""
-        import torch
-
-        cache: dict[str, Any] = {}
-        with torch.no_grad():
-            cache["output"] = self.module(self.encode([raw]), cache=cache)
-        return cache
+        return run_with_cache(self.module, self.encode([raw]))
 
     def read(self, cache: dict[str, Any], name: str, snapshot: str | None = None) -> list[Any]:
         """Decode s-op `name` from a cache (by default, the final residual), BOS stripped."""

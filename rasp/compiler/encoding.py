@@ -3,7 +3,7 @@ vocabulary tokens from id 1, one length per batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..errors import RaspInputError
@@ -42,3 +42,26 @@ def groups_by_length(inputs: Sequence[Input], batch_size: int) -> Iterator[list[
     for members in by_length.values():
         for start in range(0, len(members), batch_size):
             yield members[start : start + batch_size]
+
+
+def run_grouped(inputs: Sequence[Input], batch_size: int, run_group: Callable[[list[Input]], list[Any]]) -> list[Any]:
+    """`run_group`'s output for every input, computed one same-length batch at a time
+    without gradients, in the order of `inputs`."""
+    import torch
+
+    results: list[Any] = [None] * len(inputs)
+    with torch.no_grad():
+        for idx in groups_by_length(inputs, batch_size):
+            for i, out in zip(idx, run_group([inputs[i] for i in idx])):
+                results[i] = out
+    return results
+
+
+def run_with_cache(module: Any, ids: Any) -> dict[str, Any]:
+    """Activations under TransformerLens hook names, and the raw `output`, for token ids."""
+    import torch
+
+    cache: dict[str, Any] = {}
+    with torch.no_grad():
+        cache["output"] = module(ids, cache=cache)
+    return cache

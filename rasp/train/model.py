@@ -75,27 +75,19 @@ class TrainedModel:
         return self.run_batch([raw])[0]
 
     def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
-        import torch
+        from ..compiler.encoding import run_grouped
 
-        from ..compiler.encoding import groups_by_length
+        def decode(group: list[Input]) -> list[list[Any]]:
+            best = self.logits(self.module(self.encode(group))).argmax(-1).cpu().tolist()
+            return [[self.outputs[k] for k in row] for row in best]
 
-        inputs = list(inputs)
-        results: list[Any] = [None] * len(inputs)
-        with torch.no_grad():
-            for idx in groups_by_length(inputs, batch_size):
-                best = self.logits(self.module(self.encode([inputs[i] for i in idx]))).argmax(-1).cpu()
-                for j, i in enumerate(idx):
-                    results[i] = [self.outputs[k] for k in best[j].tolist()]
-        return results
+        return run_grouped(list(inputs), batch_size, decode)
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations under the same TransformerLens hook names as `CompiledModel`'s."""
-        import torch
+        from ..compiler.encoding import run_with_cache
 
-        cache: dict[str, Any] = {}
-        with torch.no_grad():
-            cache["output"] = self.module(self.encode([raw]), cache=cache)
-        return cache
+        return run_with_cache(self.module, self.encode([raw]))
 
     def read(self, cache: dict[str, Any], name: str | None = None) -> list[Any]:
         """The decoded output from a cache; a trained model names no other s-op."""
