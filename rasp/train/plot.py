@@ -29,8 +29,16 @@ def loss_curve(history: list[dict[str, float]], path: str | Path, force: bool = 
 
     fig = Figure(figsize=(6, 3.5), layout="tight")
     ax = fig.add_subplot()
+    import numpy as np
+
     steps = [h["step"] for h in history if h["step"] > 0]
-    ax.plot(steps, [h["loss"] for h in history if h["step"] > 0], lw=1, color="tab:blue")
+    losses = np.array([h["loss"] for h in history if h["step"] > 0])
+    ax.plot(steps, losses, lw=0.5, color="tab:blue", alpha=0.35)
+    # Each step trains on one input length, so the raw loss jumps; the running mean shows the trend.
+    window = max(1, min(25, len(losses) // 10))
+    if len(losses) >= window > 1:
+        mean = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1 :], mean, lw=1.5, color="tab:blue")
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("training loss", color="tab:blue")
