@@ -250,8 +250,9 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     torch.manual_seed(o.seed)
     gen = torch.Generator().manual_seed(o.seed)
     init_acc, init_tok = evaluate(model, setup.held_out)
-    lengths = sorted(setup.train.ids)
-    weights = torch.tensor([float(len(setup.train.ids[n])) for n in lengths])
+    # Every training input as (its length, its row in that length's tensors).
+    lengths = torch.tensor([n for n in sorted(setup.train.ids) for _ in range(len(setup.train.ids[n]))])
+    rows_of = torch.cat([torch.arange(len(setup.train.ids[n])) for n in sorted(setup.train.ids)])
     params = [p for p in module.parameters() if p.requires_grad]
     if o.init == "compiled":
         # Plain SGD from compiled weights: an exact model's gradients all but vanish, and
@@ -271,11 +272,17 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
         # Train at least until the first check, so a compiled start is fine-tuned too.
         while step < o.steps and (step < o.eval_every or val_acc < o.target):
             step += 1
-            n = lengths[int(torch.multinomial(weights, 1, generator=gen))]
-            rows = torch.randint(0, len(setup.train.ids[n]), (o.batch,), generator=gen)
-            mask = setup.train.mask[n][rows]
-            logits = model.logits(module(setup.train.ids[n][rows]))
-            loss = F.cross_entropy(logits[mask], setup.train.targets[n][rows][mask])
+            # A batch of mixed lengths, run one length at a time: batches of a single length
+            # pull the weights towards that length's solution in turn.
+            picked = torch.randint(0, len(rows_of), (o.batch,), generator=gen)
+            total, count = 0.0, 0
+            for n in torch.unique(lengths[picked]).tolist():
+                rows = rows_of[picked[lengths[picked] == n]]
+                mask = setup.train.mask[n][rows]
+                logits = model.logits(module(setup.train.ids[n][rows]))
+                total = total + F.cross_entropy(logits[mask], setup.train.targets[n][rows][mask], reduction="sum")
+                count += int(mask.sum())
+            loss = total / max(count, 1)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
