@@ -34,7 +34,7 @@ def loss_curve(history: list[dict[str, float]], path: str | Path, force: bool = 
     steps = [h["step"] for h in history if h["step"] > 0]
     losses = np.array([h["loss"] for h in history if h["step"] > 0])
     ax.plot(steps, losses, lw=0.5, color="tab:blue", alpha=0.35)
-    # Each step trains on one input length, so the raw loss jumps; the running mean shows the trend.
+    # The raw loss of small batches is noisy; the running mean shows the trend.
     window = max(1, min(25, len(losses) // 10))
     if len(losses) >= window > 1:
         mean = np.convolve(losses, np.ones(window) / window, mode="valid")
