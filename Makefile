@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup test demo bench table1 lint clean
 
 setup: $(STAMP)
 
@@ -47,6 +47,12 @@ bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
 	$(PY) bench/bench_compile.py
 	$(PY) bench/bench_corpora.py
+
+# Learned versus compiled (RASP paper Table 1 at CPU scale, ~30 min on 2 cores); e.g.
+# make table1 TABLE1_ARGS="--quick"   or   TABLE1_ARGS="--device cuda --steps 5000".
+TABLE1_ARGS ?=
+table1: $(STAMP)
+	$(PY) bench/table1.py $(TABLE1_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rasp tests bench

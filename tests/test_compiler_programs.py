@@ -28,6 +28,7 @@ VOCABS = {
     "prefix_sum": (list("123"), 6),
     "reverse": (list("abc"), 6),
     "shift": (list("abc"), 6),
+    "prev_token": (list("abc"), 6),
     "sort": (list("abc"), 6),
     "sort_by_most_freq": (list("abc"), 6),
     "sentiment": (["good", "bad", "not", "but", "very"], 5),

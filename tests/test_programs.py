@@ -24,6 +24,7 @@ CASES = {
     "dyck3": ("dyck3", [("([]{})", list("PPPPPT")), ("([)]", list("PPFF")), ("()(]", list("PTPF")),
                         ("[(])", list("PPFF"))]),
     "shift": ("shifted", [("abcd", ["_", "a", "b", "c"]), ("z", ["_"])]),
+    "prev_token": ("prev", [("abcd", ["_", "a", "b", "c"]), ("zz", ["_", "z"])]),
     "count_a": ("count_a", [("banana", [3] * 6), ("xyz", [0] * 3)]),
     "most_frequent": ("most_frequent", [("hello", ["l"] * 5), ("abcab", ["a"] * 5), ("xyzzy", ["y"] * 5)]),
     "paren_depth": ("depth", [("(()())", [1, 2, 1, 2, 1, 0]), ("())", [1, 0, -1])]),

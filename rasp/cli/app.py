@@ -111,16 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("repl", help="start the interactive REPL (the default)")
     p.set_defaults(func=cmd_repl)
 
-    # Each command group registers its subcommands here; new groups add one line.
+    # Each command group registers its subcommands; a new group adds its module here.
     from . import compile as compile_commands
-
-    compile_commands.register(sub)
+    from . import eval as eval_commands
+    from . import train as train_commands
     from . import view as view_commands
 
-    view_commands.register(sub)
-    from . import eval as eval_commands
-
-    eval_commands.register(sub)
+    for group in (compile_commands, view_commands, eval_commands, train_commands):
+        group.register(sub)
     return parser
 
 

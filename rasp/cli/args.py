@@ -72,8 +72,9 @@ def positive_int(text: str) -> int:
 
 
 def add_program_args(p: argparse.ArgumentParser, what: str = "compile", required: bool = True) -> None:
-    """A program to compile: file, vocabulary, maximum length, s-op, masking.
-    `required=False` for commands that also take a saved model file (no vocabulary needed)."""
+    """A program to compile: file, vocabulary, maximum length, s-op, masking. With
+    `required=False`, --vocab and --max-len may be left out (a saved model file, or a
+    command that finds them itself)."""
     p.add_argument("file", help="a .rasp program" + ("" if required else " or a saved model file"))
     p.add_argument("--vocab", required=required,
                    help="input tokens, comma-separated (a,b,c); without commas, one token per character")

@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
-    p.add_argument("model", help="a .safetensors file written by `rasp compile`")
+    p.add_argument("model", help="a .safetensors file written by `rasp compile` or `rasp train`")
     p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
     add_out_arg(p, "model.png", "the picture to write (.png, .svg or .pdf)")
     p.set_defaults(func=_guarded(cmd_show_model))
@@ -42,6 +42,8 @@ def _program_args(p: argparse.ArgumentParser) -> None:
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
     )
+    p.add_argument("--no-pos", action="store_true",
+                   help="no positional embeddings: positions come from causal attention to BOS (needs --causal)")
 
 
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -66,7 +68,8 @@ def _compile(args: argparse.Namespace):
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
     return compile_program(
-        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse
+        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse,
+        no_pos=args.no_pos,
     )
 
 
@@ -187,10 +190,10 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
 
 
 def cmd_show_model(args: argparse.Namespace) -> int:
-    from ..compiler.compiled import load_model
+    from ..models import load_any
     from ..view.show import show_model
 
-    model = load_model(args.model)
+    model = load_any(args.model)
     raw = args.input.split(",") if "," in args.input else args.input
     path = show_model(model, raw, args.out, args.force)
     print(f"wrote {path}")

@@ -10,13 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RaspCompileError, RaspInputError, RaspLoadError
-from ..ir.evaluate import Input, tokenize
+from ..errors import RaspCompileError, RaspLoadError
+from ..ir.evaluate import Input
 from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, cleaning_mlp, lower
+from .encoding import encode_ids, run_grouped, run_with_cache
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .valueset import infer_value_sets
 
@@ -59,23 +60,7 @@ class CompiledModel:
 
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        import torch
-
-        index = {_key(v): i for i, v in enumerate(self.vocab, start=1)}
-        rows = []
-        for raw in inputs:
-            tokens = tokenize(raw)
-            if len(tokens) > self.max_len:
-                raise RaspInputError(f"input has {len(tokens)} tokens; this model was compiled for at most {self.max_len}")
-            try:
-                rows.append([0] + [index[_key(t)] for t in tokens])
-            except KeyError as e:
-                raise RaspInputError(
-                    f"token {e.args[0][1]!r} is not in the compiled vocabulary {self.vocab}"
-                ) from None
-        if len({len(r) for r in rows}) > 1:
-            raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
-        return torch.tensor(rows, dtype=torch.long, device=self.device)
+        return encode_ids(self.vocab, self.max_len, list(inputs), self.device)
 
     def __call__(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -86,34 +71,19 @@ class CompiledModel:
         return self.run_batch([raw])[0]
 
     def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
-        import torch
+        def decode(group: list[Input]) -> list[list[Any]]:
+            out = self.module(self.encode(group))[:, 1:]
+            decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
+            n = out.shape[1]
+            return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
 
-        inputs = list(inputs)
-        results: list[Any] = [None] * len(inputs)
-        by_length: dict[int, list[int]] = {}
-        for i, raw in enumerate(inputs):
-            by_length.setdefault(len(tokenize(raw)), []).append(i)
-        with torch.no_grad():
-            for members in by_length.values():
-                for start in range(0, len(members), batch_size):
-                    idx = members[start : start + batch_size]
-                    out = self.module(self.encode([inputs[i] for i in idx]))[:, 1:]
-                    decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
-                    n = out.shape[1]
-                    for j, i in enumerate(idx):
-                        results[i] = decoded[j * n : (j + 1) * n]
-        return results
+        return run_grouped(list(inputs), batch_size, decode)
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
         `blocks.{i}.attn.hook_pattern`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post`)
         and the raw `output`."""
-        import torch
-
-        cache: dict[str, Any] = {}
-        with torch.no_grad():
-            cache["output"] = self.module(self.encode([raw]), cache=cache)
-        return cache
+        return run_with_cache(self.module, self.encode([raw]))
 
     def read(self, cache: dict[str, Any], name: str, snapshot: str | None = None) -> list[Any]:
         """Decode s-op `name` from a cache (by default, the final residual), BOS stripped."""
@@ -190,10 +160,6 @@ def _snapshot(sublayer: int) -> str:
     return f"blocks.{layer}.hook_resid_{'mid' if sublayer % 2 else 'post'}"
 
 
-def _key(v: Any) -> tuple:
-    return (isinstance(v, str), v)
-
-
 def load_model(path: str | Path) -> CompiledModel:
     """A model saved by `CompiledModel.save`, checked against its hash."""
     from .checkpoint import load_checkpoint
@@ -230,13 +196,15 @@ def compile_program(
     output: str | None = None,
     device: str | None = None,
     reuse: bool = True,
+    no_pos: bool = False,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
     The model adds its own BOS at position 0; `run` strips it. Weights are float64.
     With `reuse`, an s-op's residual dimensions go to a later s-op once nothing
     reads it any more: the MLP after its last read zeroes it first (narrower
-    d_model, a few more MLP units).
+    d_model, a few more MLP units). With `no_pos` (needs `causal`) positions come from the
+    causal mask and the position embedding is zero (see `nopos.py`).
     """
     import torch
 
@@ -244,6 +212,10 @@ def compile_program(
 
     start = time.perf_counter()
     sop = program if isinstance(program, SOp) else program.sop(output)
+    if no_pos:
+        from .nopos import without_positions
+
+        sop = without_positions(sop, causal)
     vocab = _vocab(vocab)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")

@@ -42,9 +42,9 @@ def to_transformer_lens(model: Any) -> Any:
         d_vocab_out=cfg.d_out,
         act_fn="relu",
         attn_only=attn_only,
-        normalization_type=None,
+        normalization_type=cfg.normalization,  # trained models: "LN", the same pre-LayerNorm
         attention_dir="causal" if cfg.causal else "bidirectional",
-        use_attn_scale=False,
+        use_attn_scale=cfg.attn_scale,
         positional_embedding_type="standard",
         default_prepend_bos=False,
         device="cpu",
@@ -62,6 +62,13 @@ def to_transformer_lens(model: Any) -> Any:
         if not attn_only:
             for name in ("W_in", "b_in", "W_out", "b_out"):
                 mapped[f"blocks.{i}.mlp.{name}"] = ours[f"blocks.{i}.mlp.{name}"]
+        # Trained models' optional parameters already carry TransformerLens's names.
+        extra = [f"blocks.{i}.attn.{b}" for b in ("b_Q", "b_K", "b_V", "b_O")]
+        extra += [f"blocks.{i}.{ln}.{p}" for ln in ("ln1",) + (() if attn_only else ("ln2",)) for p in "wb"]
+        mapped.update({k: ours[k] for k in extra if k in ours})
+    mapped.update({k: ours[k] for k in ("ln_final.w", "ln_final.b") if k in ours})
+    if "b_U" in ours:
+        mapped["unembed.b_U"] = ours["b_U"]
     unknown = sorted(set(mapped) - set(state))
     if unknown:
         raise RaspCompileError(f"this TransformerLens names its parameters differently: {unknown[:4]}")

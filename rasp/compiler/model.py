@@ -3,6 +3,8 @@
 Parameters use TransformerLens's names and shapes (W_E, W_pos, W_Q[h, d_model,
 d_head], ..., W_U), so exporting to a HookedTransformer is a renaming. There is
 no layer norm and no 1/sqrt(d_head) scaling: the compiler sets the weights.
+Trained models (`rasp train`) reuse this module with the optional pre-LayerNorm,
+attention scaling and biases switched on; the defaults leave compiled models unchanged.
 """
 
 from __future__ import annotations
@@ -24,32 +26,61 @@ class ModelConfig:
     n_ctx: int  # max_len plus BOS
     d_out: int
     causal: bool = False
+    # Options for trained models (rasp.train); compiled models keep these defaults.
+    normalization: str | None = None  # "LN": pre-LayerNorm before each sublayer and the unembedding
+    attn_scale: bool = False  # divide attention scores by sqrt(d_head)
+    biases: bool = False  # attention and unembedding biases (b_Q, b_K, b_V, b_O, b_U)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class LayerNorm(nn.Module):
+    """LayerNorm with TransformerLens's parameter names (w, b)."""
+
+    def __init__(self, d_model: int):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(d_model))
+        self.b = nn.Parameter(torch.zeros(d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x - x.mean(dim=-1, keepdim=True)
+        return x / (x.pow(2).mean(dim=-1, keepdim=True) + 1e-5).sqrt() * self.w + self.b
+
+
+def _norm(cfg: ModelConfig) -> nn.Module:
+    return LayerNorm(cfg.d_model) if cfg.normalization == "LN" else nn.Identity()
 
 
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.causal = cfg.causal
+        self.scale = cfg.d_head**-0.5 if cfg.attn_scale else 1.0
         shape = (cfg.n_heads, cfg.d_model, cfg.d_head)
         self.W_Q = nn.Parameter(torch.zeros(shape))
         self.W_K = nn.Parameter(torch.zeros(shape))
         self.W_V = nn.Parameter(torch.zeros(shape))
         self.W_O = nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head, cfg.d_model))
+        if cfg.biases:
+            for name in ("b_Q", "b_K", "b_V"):
+                setattr(self, name, nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head)))
+            self.b_O = nn.Parameter(torch.zeros(cfg.d_model))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         q = torch.einsum("bpd,hde->bhpe", x, self.W_Q)
         k = torch.einsum("bpd,hde->bhpe", x, self.W_K)
         v = torch.einsum("bpd,hde->bhpe", x, self.W_V)
-        scores = q @ k.transpose(-1, -2)
+        if hasattr(self, "b_Q"):
+            q, k, v = q + self.b_Q[:, None], k + self.b_K[:, None], v + self.b_V[:, None]
+        scores = (q @ k.transpose(-1, -2)) * self.scale
         if self.causal:
             n = x.shape[1]
             future = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(future, float("-inf"))
         pattern = scores.softmax(dim=-1)
-        return torch.einsum("bhpe,hed->bpd", pattern @ v, self.W_O), pattern
+        out = torch.einsum("bhpe,hed->bpd", pattern @ v, self.W_O)
+        return (out + self.b_O if hasattr(self, "b_O") else out), pattern
 
 
 class MLP(nn.Module):
@@ -69,6 +100,8 @@ class Block(nn.Module):
         super().__init__()
         self.attn = Attention(cfg)
         self.mlp = MLP(cfg)
+        if cfg.normalization:
+            self.ln1, self.ln2 = _norm(cfg), _norm(cfg)
 
 
 class Transformer(nn.Module):
@@ -79,6 +112,10 @@ class Transformer(nn.Module):
         self.W_pos = nn.Parameter(torch.zeros(cfg.n_ctx, cfg.d_model))
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.W_U = nn.Parameter(torch.zeros(cfg.d_model, cfg.d_out))
+        if cfg.normalization:
+            self.ln_final = _norm(cfg)
+        if cfg.biases:
+            self.b_U = nn.Parameter(torch.zeros(cfg.d_out))
 
     def forward(self, ids: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
         """ids: (batch, positions) with BOS (id 0) first; returns (batch, positions, d_out).
@@ -96,11 +133,13 @@ class Transformer(nn.Module):
         for i, block in enumerate(self.blocks):
             if cache is not None:
                 cache[f"blocks.{i}.hook_resid_pre"] = x
-            out, pattern = block.attn(x)
+            out, pattern = block.attn(block.ln1(x) if self.cfg.normalization else x)
             x = x + out
             if cache is not None:
                 cache[f"blocks.{i}.attn.hook_pattern"], cache[f"blocks.{i}.hook_resid_mid"] = pattern, x
-            x = x + block.mlp(x)
+            x = x + block.mlp(block.ln2(x) if self.cfg.normalization else x)
             if cache is not None:
                 cache[f"blocks.{i}.hook_resid_post"] = x
-        return x @ self.W_U
+        if self.cfg.normalization:
+            x = self.ln_final(x)
+        return x @ self.W_U + self.b_U if self.cfg.biases else x @ self.W_U

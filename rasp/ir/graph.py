@@ -35,3 +35,29 @@ def topological_exprs(graph: nx.DiGraph) -> list[RASPExpr]:
 
 def expr_of(graph: nx.DiGraph, node: int) -> RASPExpr:
     return graph.nodes[node][EXPR]
+
+
+def rewrite(output: RASPExpr, replace) -> RASPExpr:
+    """A copy of the graph below `output` in which `replace(expr, rebuilt)` stands for each node.
+
+    `rebuilt` is `expr` with its children already rewritten (a new node only when a child
+    changed); `replace` returns it, or another node to use instead. Labels and source
+    positions carry over to the rebuilt nodes.
+    """
+    import dataclasses
+
+    new: dict[int, RASPExpr] = {}
+    for expr in topological_exprs(build_graph(output)):
+        changes = {
+            f.name: new[getattr(expr, f.name).id]
+            for f in dataclasses.fields(expr)
+            if f.init and isinstance(getattr(expr, f.name), RASPExpr)
+        }
+        if isinstance(getattr(expr, "inputs", None), tuple):
+            changes["inputs"] = tuple(new[i.id] for i in expr.inputs)
+        rebuilt = expr
+        if any(changes[k] is not getattr(expr, k) for k in changes):
+            rebuilt = dataclasses.replace(expr, **changes)
+            rebuilt.label, rebuilt.pos = expr.label, expr.pos
+        new[expr.id] = replace(expr, rebuilt)
+    return new[output.id]

@@ -1,0 +1,154 @@
+"""`rasp train` and `rasp compare`: learned versus compiled transformers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import RaspInputError
+from ..files import check_output
+from .args import add_out_arg, add_program_args, add_sop_arg, parse_vocab
+
+TRAIN_HELP = """\
+Train a transformer of the compiled model's shape (pre-LayerNorm, learned positional
+embeddings unless --no-pos, BOS at position 0) on a RASP program's task. Inputs of
+lengths 1..N are labelled by the interpreter; about one input in five (by a hash of its
+tokens) is held out and never trained on. --data picks the input distribution:
+uniform tokens; skewed (each input draws its own token frequencies, so tokens repeat
+and most-frequent/histogram tasks are not near-constant); brackets (a random walk over
+the bracket pairs in --vocab, so Dyck prefixes are balanced, open and failed alike,
+not failed almost at once as with uniform tokens); auto (the default): brackets if the
+vocabulary has a bracket pair, else half uniform, half skewed.
+Layers and heads default to the compiled model's. --init compiled starts from the
+compiled weights (and sizes), trained in float64, so step 0 already scores 1.0.
+Writes the model and a loss-curve PNG beside it (NAME.loss.png)."""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("train", help="train a transformer of the compiled shape on a program's task",
+                              description=TRAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_program_args(p, "learn", required=False)
+    p.add_argument("--layers", type=int, help="layers (default: as many as the compiled model)")
+    p.add_argument("--heads", type=int, help="heads per layer (default: the compiled model's most)")
+    p.add_argument("--d-model", type=int, default=64, help="residual width (default 64)")
+    p.add_argument("--d-mlp", type=int, help="MLP hidden width (default 4 * d-model)")
+    p.add_argument("--steps", type=int, default=2000, help="most training steps (default 2000)")
+    p.add_argument("--batch", type=int, default=128, help="inputs per step (default 128)")
+    p.add_argument("--lr", type=float,
+                   help="learning rate (default: 1e-3 with AdamW from random weights; 1e-5 with plain SGD "
+                   "from compiled weights, which larger steps or Adam break)")
+    p.add_argument("--init", choices=("random", "compiled"), default="random",
+                   help="random weights, or the compiled model's weights (fine-tuning)")
+    p.add_argument("--no-pos", action="store_true", help="no positional embeddings (needs --causal)")
+    p.add_argument("--no-bos", dest="bos", action="store_false",
+                   help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batches")
+    p.add_argument("--data", default="auto", choices=("auto", "uniform", "skewed", "brackets"),
+                   help="input distribution (see above)")
+    p.add_argument("--corpus", metavar="FILE.tsv",
+                   help="train on a corpus of `input<TAB>expected` lines (word tokens; the `rasp eval` "
+                   "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
+    p.add_argument("--target", type=float, default=1.0,
+                   help="stop early once validation accuracy reaches this (default 1.0)")
+    add_out_arg(p, None, "the model file (default: PROGRAM.trained.safetensors in the working folder)")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON summary as the last line: {"accuracy", "token_accuracy", "layers", '
+                   '"heads", "steps", "seconds", "params", ...}')
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser(
+        "compare", help="match a trained model's attention heads to the compiled model's",
+        description="For each compiled attention head (named by its s-op), the trained head whose attention "
+        "is most similar on a sample of inputs. Similarity = 1 - mean total-variation distance between "
+        "attention rows, in [0, 1] (1: identical attention).",
+    )
+    p.add_argument("file", help="the .rasp program")
+    p.add_argument("model", help="a model file written by `rasp train` (or `rasp compile`)")
+    add_sop_arg(p, "compile")
+    p.add_argument("--samples", type=int, default=200, help="inputs to compare the heads on (default 200)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: heads [{compiled, trained, similarity}], best_similarity, "
+                   "mean_similarity")
+    add_out_arg(p, None, "a PNG of the matched heads side by side")
+    p.set_defaults(func=cmd_compare)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import rasp
+
+    from ..train.data import read_corpus
+    from ..train.loop import TrainOptions, fit, prepare
+    from ..train.plot import loss_curve
+
+    out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
+    curve = check_output(out.with_name(out.name.split(".")[0] + ".loss.png"), args.force, [args.file])
+    corpus = read_corpus(args.corpus) if args.corpus else None
+    if args.vocab is None and corpus is None:
+        raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
+    vocab = parse_vocab(args.vocab) if args.vocab else list(dict.fromkeys(w for x, _ in corpus for w in x))
+    max_len = args.max_len if args.max_len is not None else max(len(x) for x, _ in corpus)
+    options = TrainOptions(
+        layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
+        batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
+        target=args.target, data=args.data,
+    )
+    prog = rasp.load(args.file)
+    setup = prepare(prog.sop(args.sop), vocab, max_len, args.causal, options, corpus)
+    result = fit(setup, progress=not args.json)
+    result.model.save(out, force=args.force)
+    loss_curve(result.history, curve, force=args.force, title=f"{Path(args.file).stem}: {setup.distribution} data")
+    summary = result.summary()
+    summary["initial_accuracy"] = result.initial_accuracy
+    if not args.json:
+        s = summary
+        print(f"trained {s['layers']} layers x {s['heads']} heads ({s['params']:,} parameters) for "
+              f"{s['steps']} steps in {s['seconds']:.1f}s on {setup.distribution} data")
+        print(f"held-out accuracy: {result.initial_accuracy:.4f} before, {s['accuracy']:.4f} after "
+              f"(token accuracy {s['token_accuracy']:.4f}); {len(setup.held_out)} held-out inputs")
+        print(f"saved {out} and {curve}")
+    else:
+        print(json.dumps(summary))
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import rasp
+
+    from ..compiler import compile_program
+    from ..models import load_any
+    from ..train import data as D
+    from ..train.compare import match_heads, summarize
+
+    png = check_output(args.out, args.force, [args.file, args.model]) if args.out else None
+    if args.samples < 1:
+        raise RaspInputError("--samples must be at least 1")
+    model = load_any(args.model)
+    no_pos = getattr(model, "no_pos", None)
+    if no_pos is None:  # a compiled file: it has no positions exactly when W_pos is zero
+        no_pos = model.causal and not bool(model.module.W_pos.detach().abs().sum())
+    sop_name = args.sop or getattr(model, "sop", None)
+    prog = rasp.load(args.file)
+    compiled = compile_program(prog.sop(sop_name), model.vocab, model.max_len, causal=model.causal, no_pos=no_pos)
+    rng = np.random.default_rng(0)
+    dist = D.resolve_distribution("auto", model.vocab)
+    inputs = D.sample_split(rng, model.vocab, model.max_len, args.samples, dist, held_out=True)
+    inputs = inputs or D.sample_inputs(rng, model.vocab, model.max_len, args.samples, dist)
+    matches = match_heads(compiled, model, inputs)
+    summary = summarize(matches)
+    if png:
+        from ..train.plot import matched_heads
+
+        example = max(inputs[:50], key=len)
+        matched_heads(matches, compiled, model, example, png, force=args.force)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for m in summary["heads"]:
+            print(f"{m['compiled']:>32} ({m['compiled_head']})  ->  {m['trained']}  similarity {m['similarity']:.3f}")
+        print(f"best {summary['best_similarity']:.3f}, mean {summary['mean_similarity']:.3f} "
+              f"over {len(inputs)} inputs" + (f"; wrote {png}" if png else ""))
+    return 0

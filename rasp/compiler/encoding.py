@@ -1,0 +1,67 @@
+"""Turning inputs into token ids, shared by compiled and trained models: BOS (id 0) first,
+vocabulary tokens from id 1, one length per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from ..errors import RaspInputError
+from ..ir.evaluate import Input, tokenize
+
+
+def token_key(v: Any) -> tuple:
+    """Tokens compare by type and value, so "1" and 1 are different tokens."""
+    return (isinstance(v, str), v)
+
+
+def encode_ids(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], device: Any = None) -> Any:
+    """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
+    import torch
+
+    index = {token_key(v): i for i, v in enumerate(vocab, start=1)}
+    rows = []
+    for raw in inputs:
+        tokens = tokenize(raw)
+        if len(tokens) > max_len:
+            raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
+        try:
+            rows.append([0] + [index[token_key(t)] for t in tokens])
+        except KeyError as e:
+            raise RaspInputError(f"token {e.args[0][1]!r} is not in the model's vocabulary {list(vocab)}") from None
+    if len({len(r) for r in rows}) > 1:
+        raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
+    return torch.tensor(rows, dtype=torch.long, device=device)
+
+
+def groups_by_length(inputs: Sequence[Input], batch_size: int) -> Iterator[list[int]]:
+    """Indices of `inputs`, in batches of at most `batch_size` inputs of one length."""
+    by_length: dict[int, list[int]] = {}
+    for i, raw in enumerate(inputs):
+        by_length.setdefault(len(tokenize(raw)), []).append(i)
+    for members in by_length.values():
+        for start in range(0, len(members), batch_size):
+            yield members[start : start + batch_size]
+
+
+def run_grouped(inputs: Sequence[Input], batch_size: int, run_group: Callable[[list[Input]], list[Any]]) -> list[Any]:
+    """`run_group`'s output for every input, computed one same-length batch at a time
+    without gradients, in the order of `inputs`."""
+    import torch
+
+    results: list[Any] = [None] * len(inputs)
+    with torch.no_grad():
+        for idx in groups_by_length(inputs, batch_size):
+            for i, out in zip(idx, run_group([inputs[i] for i in idx])):
+                results[i] = out
+    return results
+
+
+def run_with_cache(module: Any, ids: Any) -> dict[str, Any]:
+    """Activations under TransformerLens hook names, and the raw `output`, for token ids."""
+    import torch
+
+    cache: dict[str, Any] = {}
+    with torch.no_grad():
+        cache["output"] = module(ids, cache=cache)
+    return cache

@@ -1,0 +1,1 @@
+"""Learned versus compiled: train transformers of the compiled shape (see `rasp train`)."""
