@@ -6,7 +6,7 @@
     model = rasp.compile(prog, vocab="abcdehlo", max_len=8)   # exact transformer weights
 """
 
-from .errors import RaspError
+from .errors import RaspError, optional_packages
 from .ir.evaluate import evaluate_batch
 from .language.program import Program, from_source, load
 from .language.program import evaluate_source as evaluate
@@ -17,13 +17,15 @@ __version__ = "0.1.0"
 
 def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
     """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler."""
-    from .compiler import compile_program
+    with optional_packages():  # torch is an optional extra: say how to get it
+        from .compiler import compile_program
 
-    return compile_program(program, vocab=vocab, max_len=max_len, **options)
+        return compile_program(program, vocab=vocab, max_len=max_len, **options)
 
 
 def load_model(path):
     """Load a model file written by `rasp compile` or `rasp train` (one .safetensors file)."""
-    from .models import load_any
+    with optional_packages():
+        from .models import load_any
 
-    return load_any(path)
+        return load_any(path)

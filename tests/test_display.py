@@ -51,7 +51,7 @@ def cells(html_text: str) -> list[str]:
 def test_format_atom():
     assert format_atom(True) == "T"
     assert format_atom(False) == "F"
-    assert format_atom(2.0) == "2"
+    assert format_atom(2.0) == "2.0"  # a float stays a float, as the reference prints it
     assert format_atom(0.5) == "0.5"
     assert format_atom(1 / 3) == "0.333"
     assert format_atom(7) == "7"

@@ -229,7 +229,7 @@ def test_averaging_strings_keeps_the_definition(session):
     assert "value error" in out and "averag" in out
     # the session goes on with a numeric example ...
     session.feed("set example [2, 4]")
-    assert "[2, 3] (floats)" in session.feed("mi = aggregate(select(indices, indices, <=), tokens_int);")
+    assert "[2, 3.0] (floats)" in session.feed("mi = aggregate(select(indices, indices, <=), tokens_int);")
     assert "s-op: m" in session.feed("m;")
     # ... and the session goes on
     assert "value: k = 1" in session.feed("k = 1;")

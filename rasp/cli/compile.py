@@ -12,7 +12,14 @@ from typing import Any
 
 from ..errors import RaspCompileError, RaspError
 from ..files import check_output
-from .args import add_out_arg, add_program_args, parse_vocab
+from .args import (
+    add_input_args,
+    add_out_arg,
+    add_program_args,
+    load_program,
+    parse_vocab,
+    read_input,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -26,13 +33,13 @@ def register(subparsers: Any) -> None:
     _program_args(p)
     p.add_argument("--exhaustive", type=int, default=20_000, help="budget of inputs checked exhaustively")
     p.add_argument("--samples", type=int, default=2_000, help="random inputs beyond the exhaustive lengths")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object with the counts and mismatches")
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
     p.add_argument("model", help="a .safetensors file written by `rasp compile`")
-    p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
-    p.add_argument("-o", "--out", default="model.png")
+    add_input_args(p)
+    p.add_argument("-o", "--out", default="model.png", help="the picture to write (.png, .svg or .pdf)")
     p.set_defaults(func=_guarded(cmd_show_model))
 
 
@@ -58,11 +65,9 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 def _compile(args: argparse.Namespace):
     import torch
 
-    import rasp
-
     from ..compiler import compile_program
 
-    prog = rasp.load(args.file)
+    prog = load_program(args.file)
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
     return compile_program(
@@ -170,7 +175,7 @@ def cmd_show_model(args: argparse.Namespace) -> int:
     from ..view.show import show_model
 
     model = load_model(args.model)
-    raw = args.input.split(",") if "," in args.input else args.input
+    raw = read_input(args)
     path = show_model(model, raw, args.out)
     print(f"wrote {path}")
     return 0

@@ -33,7 +33,14 @@ from ..language import ast
 from ..language.interpreter import Builtin, Function, Interpreter
 from ..language.operators import is_atom, type_name
 from ..language.parser import parse
-from ..view.display import format_example, format_selector, format_sequence, format_value
+from ..view.display import (
+    format_aligned,
+    format_atom,
+    format_example,
+    format_selector,
+    format_sequence,
+    format_value,
+)
 
 PROMPT = ">> "
 CONTINUATION_PROMPT = "... "
@@ -45,16 +52,21 @@ _INCOMPLETE_PREFIX = "unexpected end of input"
 
 # REPL commands, recognised only at the start of a statement. A trailing ';' is allowed,
 # since the reference REPL's commands are written both ways.
-_SET_EXAMPLE = re.compile(r"^set\s+(?:(?:s-op|selector)\s+)?example\s+(?P<expr>.+?)\s*;?\s*$")
-_SHOW_EXAMPLE = re.compile(r"^show\s+(?:(?:s-op|selector)\s+)?example\s*;?\s*$")
-_TOGGLE_EXAMPLES = re.compile(r"^(?:(?:s-op|selector)\s+)?examples\s+(?P<switch>on|off)\s*;?\s*$")
+# `subset` is the reference's: `s-op` or `selector` alone, both when absent.
+_SET_EXAMPLE = re.compile(r"^set\s+(?:(?P<subset>s-op|selector)\s+)?example\s+(?P<expr>.+?)\s*;?\s*$")
+_SHOW_EXAMPLE = re.compile(r"^show\s+(?:(?P<subset>s-op|selector)\s+)?example\s*;?\s*$")
+_TOGGLE_EXAMPLES = re.compile(r"^(?:(?P<subset>s-op|selector)\s+)?examples\s+(?P<switch>on|off)\s*;?\s*$")
+_FULL_SEQ_DISPLAY = re.compile(r"^full\s+seq\s+display\s+(?P<switch>on|off)\s*;?\s*$")
 _EXIT = re.compile(r"^(?:exit|quit|:quit|:q|:exit)\s*;?\s*$")
 _COLON_COMMAND = re.compile(r"^:(?P<cmd>[A-Za-z_]+)\b\s*(?P<args>.*?)\s*$")
 
 COMMANDS = [
     ('set example "hello"', "the input values are shown on (a string, or a list: set example [1, 2, 3])"),
-    ("show example", "print the current example"),
-    ("examples on|off", "show or hide values on the example"),
+    ('set s-op|selector example "hi"', "an example for s-ops only, or for selectors only"),
+    ("show example", "print the current example(s)"),
+    ("[s-op|selector] examples on|off", "show or hide values on the example"),
+    ("full seq display on|off", "show each s-op value under its input token"),
+    ('draw(NAME, "input");', "draw NAME's computation graph on an input to NAME.svg"),
     (":layers NAME", "layers and heads NAME needs (RASP paper counting)"),
     (":load FILE", 'run a .rasp file in this session (in RASP itself: load "file";)'),
     (":draw NAME [-o FILE]", "draw NAME's computation graph on the example (Graphviz; .svg .png .pdf .dot)"),
@@ -71,7 +83,10 @@ class ReplSession:
     def __init__(self, interpreter: Interpreter | None = None, example: Any = DEFAULT_EXAMPLE):
         self.interp = interpreter if interpreter is not None else Interpreter()
         self.example: Any = example
+        self.selector_example: Any = example
         self.show_examples = True
+        self.show_selector_examples = True
+        self.full_seq_display = False
         self.done = False
         self._buffer: list[str] = []
         # What the standard library defined, for :help.
@@ -164,7 +179,7 @@ class ReplSession:
             return "\n".join(lines)
         if isinstance(value, Selector):
             lines = [f"selector: {name}"]
-            if self.show_examples:
+            if self.show_selector_examples:
                 lines.append(self._selector_example(name, value))
             return "\n".join(lines)
         if isinstance(value, RASPExpr):
@@ -187,14 +202,16 @@ class ReplSession:
             return f"{INDENT}Example: {call} fails:\n" + _indent(e.format(), INDENT + "  ")
         except Exception as e:  # noqa: BLE001
             return f"{INDENT}Example: {call} fails: {_internal(e)}"
+        if self.full_seq_display and len(set(map(format_atom, values))) > 1:
+            return f"{INDENT}Example: {call} =\n" + _indent(format_aligned(tokenize(self.example), values), INDENT + "    ")
         return f"{INDENT}Example: {call} = {format_sequence(values)}"
 
     def _selector_example(self, name: str, value: Selector) -> str:
         try:
-            matrix = evaluate(value, self.example)
-            tokens = tokenize(self.example)
+            matrix = evaluate(value, self.selector_example)
+            tokens = tokenize(self.selector_example)
         except RaspError as e:
-            return f"{INDENT}Example: {name}({format_example(self.example)}) fails:\n" + _indent(
+            return f"{INDENT}Example: {name}({format_example(self.selector_example)}) fails:\n" + _indent(
                 e.format(), INDENT + "  "
             )
         except Exception as e:  # noqa: BLE001
@@ -218,13 +235,22 @@ class ReplSession:
             return ""
         m = _SET_EXAMPLE.match(line)
         if m:
-            return self.set_example(m.group("expr"))
-        if _SHOW_EXAMPLE.match(line):
-            return f"example: {format_example(self.example)}"
+            return self.set_example(m.group("expr"), m.group("subset"))
+        m = _SHOW_EXAMPLE.match(line)
+        if m:
+            return self._show_example(m.group("subset"))
         m = _TOGGLE_EXAMPLES.match(line)
         if m:
-            self.show_examples = m.group("switch") == "on"
-            return f"examples {m.group('switch')}"
+            on = m.group("switch") == "on"
+            if m.group("subset") in (None, "s-op"):
+                self.show_examples = on
+            if m.group("subset") in (None, "selector"):
+                self.show_selector_examples = on
+            return f"{m.group('subset') or ''} examples {m.group('switch')}".lstrip()
+        m = _FULL_SEQ_DISPLAY.match(line)
+        if m:
+            self.full_seq_display = m.group("switch") == "on"
+            return f"full seq display {m.group('switch')}"
         m = _COLON_COMMAND.match(line)
         if m:
             handler = {
@@ -241,7 +267,17 @@ class ReplSession:
             return handler(m.group("args"))
         return None
 
-    def set_example(self, source: str) -> str:
+    def _show_example(self, subset: str | None) -> str:
+        if subset is None and self.example == self.selector_example:
+            return f"example: {format_example(self.example)}"
+        lines = []
+        if subset in (None, "s-op"):
+            lines.append(f"s-op example: {format_example(self.example)}")
+        if subset in (None, "selector"):
+            lines.append(f"selector example: {format_example(self.selector_example)}")
+        return "\n".join(lines)
+
+    def set_example(self, source: str, subset: str | None = None) -> str:
         value = self._eval_expression(source)
         if not isinstance(value, (str, list)):
             raise RaspInputError(
@@ -249,8 +285,11 @@ class ReplSession:
                 hint='e.g. set example "hello" or set example [1, 2, 3]',
             )
         tokenize(value)  # empty, too long or odd tokens fail here, not on every later statement
-        self.example = value
-        return f"example: {format_example(value)}"
+        if subset in (None, "s-op"):
+            self.example = value
+        if subset in (None, "selector"):
+            self.selector_example = value
+        return f"{subset + ' ' if subset else ''}example: {format_example(value)}"
 
     def _eval_expression(self, source: str) -> Any:
         module = parse(source + ";")
@@ -308,7 +347,7 @@ class ReplSession:
             from ..view.draw import draw_expr
         except ImportError:
             raise RaspError("drawing is not available in this installation (rasp.view.draw is missing)") from None
-        written = draw_expr(value, self.example, out_path)
+        written = draw_expr(value, self.example, out_path, force=True)  # asked for by name: redraw it
         return f"wrote {written if written is not None else out_path}"
 
     def cmd_help(self, args: str) -> str:

@@ -21,6 +21,7 @@ from ..errors import (
     RaspRecursionError,
     RaspTypeError,
     RaspValueError,
+    RaspWarning,
     SourcePos,
 )
 from ..ir.evaluate import evaluate
@@ -132,7 +133,7 @@ class Result:
 
 
 # Names users may not rebind (`tokens` stays reassignable, as in the reference).
-RESERVED = {"indices", "length", "tokens_str", "tokens_int", "tokens_float", "tokens_bool", "True", "False"}
+RESERVED = {"indices", "length", "tokens_asis", "tokens_str", "tokens_int", "tokens_float", "tokens_bool", "True", "False"}
 
 
 class Interpreter:
@@ -142,6 +143,7 @@ class Interpreter:
         self._depth = 0
         self._loading: list[Path] = []
         self._loaded_stdlib = False
+        self.warnings: list[RaspWarning] = []  # from every source run, for the caller to show
         if load_stdlib:
             self.load_stdlib()
 
@@ -171,6 +173,7 @@ class Interpreter:
 
     def run_source(self, source: str, filename: str | None = None, env: Environment | None = None) -> list[Result]:
         module = guarded(lambda: parse(source, filename))
+        self.warnings.extend(module.warnings)
         return self.run_statements(module.statements, env or self.globals)
 
     def run_statements(self, statements: list[ast.Node], env: Environment) -> list[Result]:
@@ -498,6 +501,15 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
             return interp.call(func, list(sops), pos)
         return lift(interp.call_elementwise(func, pos), list(sops), func.name, pos)
 
+    def draw(expr: Any, example: Any, *, pos: SourcePos | None) -> Any:
+        # The reference's `draw(expr, "input")`: here it writes NAME.svg (or NAME-2.svg, ...
+        # so no earlier file is replaced) with rasp's own drawing.
+        if not isinstance(expr, RASPExpr):
+            raise RaspTypeError(f"draw expects an s-op or selector first, got a {type_name(expr)}", pos=pos)
+        from ..view.draw import draw_to_new_file
+
+        return f"wrote {draw_to_new_file(expr, example)}"
+
     def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
         return Builtin(name, fn, lo, hi, sig, doc)
 
@@ -506,6 +518,7 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         "tokens_int": Tokens(kind="int"),
         "tokens_float": Tokens(kind="float"),
         "tokens_bool": Tokens(kind="bool"),
+        "tokens_asis": Tokens(kind="asis"),
         "indices": Indices(),
         "length": Length(),
         "True": True,
@@ -523,6 +536,8 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         builtin("round", lambda x, *, pos: round_value(x, pos), 1, 1, "round(x)", "round to the nearest integer"),
         builtin("indicator", lambda x, *, pos: indicator(x, pos), 1, 1, "indicator(sop)", "1 where true, else 0"),
         builtin("map", map_, 2, 8, "map(function, sop, ...)", "apply a function to each position"),
+        builtin("draw", draw, 2, 2, "draw(sop, input)",
+                "draw the computation graph on an input to NAME.svg (Graphviz)"),
     ]
     values.update({b.name: b for b in builtins})
     return values

@@ -108,7 +108,12 @@ def _power(a: Any, b: Any) -> Any:
 
 def _multiply(a: Any, b: Any) -> Any:
     if isinstance(a, str) or isinstance(b, str):
-        raise TypeError(f"cannot multiply {type_name(a)} by {type_name(b)}")
+        # A string times a whole number repeats it, as in the reference ("a" * 2 == "aa").
+        text, times = (a, b) if isinstance(a, str) else (b, a)
+        if not isinstance(times, int) or isinstance(times, str):
+            raise TypeError(f"cannot multiply {type_name(a)} by {type_name(b)}")
+        if len(text) * max(times, 0) > 100_000:
+            raise OverflowError("repeated string is too long (over 100000 characters)")
     return a * b
 
 

@@ -23,6 +23,11 @@ class Program:
         self._default_output = sops[-1].name if sops else None
 
     @property
+    def warnings(self) -> list:
+        """RaspWarnings from parsing the program (e.g. an unbracketed chain of ternaries)."""
+        return list(self.interpreter.warnings)
+
+    @property
     def env(self):
         return self.interpreter.globals
 

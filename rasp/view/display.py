@@ -12,8 +12,7 @@ def format_atom(v: Any) -> str:
     if isinstance(v, bool):
         return "T" if v else "F"
     if isinstance(v, float):
-        r = round(v, 3)
-        return str(int(r)) if r == int(r) and abs(r) < 1e15 and v == int(v) else str(r)
+        return str(round(v, 3))  # as the reference prints: 1.0 stays "1.0", an int 1 is "1"
     return str(v)
 
 
@@ -35,6 +34,15 @@ def format_sequence(values: list[Any]) -> str:
     else:
         body = "[" + ", ".join(format_atom(v) for v in values) + "]"
     return f"{body} ({value_type(values)})"
+
+
+def format_aligned(tokens: list[Any], values: list[Any]) -> str:
+    """Each value under its input token (the reference's `full seq display on`)."""
+    top = [format_atom(t) for t in tokens]
+    bottom = [format_atom(v) for v in values]
+    widths = [max(len(a), len(b)) for a, b in zip(top, bottom)]
+    row = lambda cells: " ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return f"{row(top)}\n{row(bottom)}  ({value_type(values)})"
 
 
 def format_selector(matrix: list[list[bool]], tokens: list[Any] | None = None) -> str:
@@ -66,7 +74,7 @@ def format_value(v: Any) -> str:
     if isinstance(v, bool):
         return "True" if v else "False"
     if isinstance(v, float):
-        return format_atom(v) if v != int(v) else str(v)
+        return format_atom(v)
     if isinstance(v, RASPExpr):
         kind = "selector" if isinstance(v, Selector) else "s-op"
         return f"{kind}: {v.name}"
