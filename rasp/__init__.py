@@ -10,6 +10,7 @@ from .errors import RaspError, optional_packages
 from .ir.evaluate import evaluate_batch
 from .language.program import Program, from_source, load
 from .language.program import evaluate_source as evaluate
+from .view import display as _display  # noqa: F401 - registers the notebook display of s-ops
 
 __all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile", "load_model"]
 __version__ = "0.1.0"

@@ -58,14 +58,16 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
-    from ..view.draw import draw_file
+    from ..view.draw import draw_expr
 
     compile_for = {}
     if (args.vocab is None) != (args.max_len is None):
         raise RaspInputError("give --vocab and --max-len together (to show the compiled model's heads)")
     if args.vocab is not None:
         compile_for = {"vocab": parse_vocab(args.vocab), "max_len": args.max_len}
-    draw_file(args.file, read_input(args), args.out, output=args.sop, force=args.force, **compile_for)
+    prog = load_program(args.file)
+    raw = read_input(args)
+    draw_expr(prog.sop(args.sop), raw, args.out, force=args.force, sources=(args.file,), **compile_for)
     print(f"wrote {args.out}")
     return 0
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from .operators import (
     unary,
 )
 from .parser import parse
+from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
 STDLIB_DIR_NAME = "stdlib"
@@ -56,71 +57,9 @@ def stdlib_dir() -> Path:
         return Path(__file__).resolve().parent.parent / STDLIB_DIR_NAME
 
 
-# --- runtime values -------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Function:
-    """A RASP function (from `def` or `lambda`), closing over its defining environment."""
-
-    name: str
-    params: list[str]
-    body: list[ast.Node] | ast.Node
-    env: Environment
-    pos: SourcePos | None = None
-
-    def __str__(self) -> str:
-        return f"function {self.name}({', '.join(self.params)})"
-
-
-@dataclass(eq=False)
-class Builtin:
-    name: str
-    fn: Callable[..., Any]
-    min_args: int
-    max_args: int
-    signature: str
-    doc: str = ""
-
-    def __str__(self) -> str:
-        return f"builtin {self.signature}"
-
-
 class _ReturnSignal(Exception):
     def __init__(self, value: Any):
         self.value = value
-
-
-@dataclass
-class Environment:
-    variables: dict[str, Any] = field(default_factory=dict)
-    parent: Environment | None = None
-
-    def lookup(self, name: str) -> Any:
-        env: Environment | None = self
-        while env is not None:
-            if name in env.variables:
-                return env.variables[name]
-            env = env.parent
-        raise KeyError(name)
-
-    def has(self, name: str) -> bool:
-        try:
-            self.lookup(name)
-        except KeyError:
-            return False
-        return True
-
-    def all_names(self) -> list[str]:
-        names: dict[str, None] = {}
-        env: Environment | None = self
-        while env is not None:
-            names.update(dict.fromkeys(env.variables))
-            env = env.parent
-        return list(names)
-
-    def child(self) -> Environment:
-        return Environment(parent=self)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from ..ir.sops import (
     SequenceMap,
     SOp,
 )
+from .values import Builtin, Function
 
 ATOM_TYPES = (int, float, str, bool)
 
@@ -34,8 +35,6 @@ def is_atom(v: Any) -> bool:
 
 
 def type_name(v: Any) -> str:
-    from .interpreter import Builtin, Function
-
     if isinstance(v, SOp):
         return "s-op"
     if isinstance(v, Selector):

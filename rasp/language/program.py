@@ -68,6 +68,18 @@ class Program:
 
         return analyse(self.sop(output))
 
+    def _repr_svg_(self) -> str | None:
+        """Jupyter display: the output's computation graph on the notebook example (Graphviz)."""
+        if self._default_output is None:
+            return None
+        from ..view.display import get_example
+        from ..view.draw import render
+
+        try:
+            return render(self.output, get_example(), "svg").decode("utf-8")
+        except Exception:  # noqa: BLE001 - no Graphviz: Jupyter falls back to the repr
+            return None
+
     def __repr__(self) -> str:
         out = self._default_output or "-"
         return f"<rasp.Program {self.source_name or ''} output={out} names={len(self.defined)}>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..ir import sops
 from ..ir.sops import RASPExpr, Selector
 
 
@@ -118,17 +119,24 @@ def get_example() -> Any:
     return _example
 
 
+SELECTED_COLOR = "#f4a582"
+
+
 def selector_html(title: str, tokens: list[Any], matrix: list[list[bool]]) -> str:
-    """A selector as an HTML 0/1 matrix: rows are queries, columns keys."""
+    """A selector as a coloured HTML 0/1 matrix: a row per query, a column per key, both labelled."""
     esc = html.escape
-    head = "".join(f"<th>{esc(format_atom(t))}</th>" for t in tokens)
+    head = "".join(f'<th title="key {i}">{esc(format_atom(t))}</th>' for i, t in enumerate(tokens))
     body = "".join(
-        f"<tr><th>{esc(format_atom(q))}</th>"
-        + "".join(f"<td>{'1' if b else '0'}</td>" for b in row)
+        f'<tr><th title="query {i}">{esc(format_atom(q))}</th>'
+        + "".join(
+            f'<td style="background:{SELECTED_COLOR}">1</td>' if b else '<td style="color:#bbbbbb">0</td>'
+            for b in row
+        )
         + "</tr>"
-        for q, row in zip(tokens, matrix)
+        for i, (q, row) in enumerate(zip(tokens, matrix))
     )
-    return f"<table><caption>{esc(title)}</caption><tr><th></th>{head}</tr>{body}</table>"
+    corner = '<th style="font-weight:normal">query \\ key</th>'
+    return f"<table><caption>{esc(title)}</caption><tr>{corner}{head}</tr>{body}</table>"
 
 
 def repr_html(expr: RASPExpr, example: Any = None) -> str:
@@ -160,3 +168,6 @@ def _error_html(expr: Any, e: BaseException) -> str:
         f'<div class="rasp-error"><b>{html.escape(str(name))}</b>: cannot show a value'
         f"<pre>{html.escape(text)}</pre></div>"
     )
+
+
+sops.html_renderer = repr_html  # s-ops and selectors show as these tables in notebooks

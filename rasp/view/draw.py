@@ -239,11 +239,3 @@ def draw_to_new_file(expr: RASPExpr, raw: Input, folder: str | Path = ".") -> Pa
         if not path.exists():
             return draw_expr(expr, raw, path)
         n += 1
-
-
-def draw_file(path: str | Path, raw: Input, out_path: str | Path, output: str | None = None,
-              force: bool = False, **compile_for: Any) -> Path:
-    from ..language.program import load
-
-    prog = load(path)
-    return draw_expr(prog.sop(output), raw, out_path, force=force, sources=(path,), **compile_for)
