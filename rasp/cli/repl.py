@@ -94,6 +94,25 @@ class ReplSession:
 
     # --- input -------------------------------------------------------------------------
 
+    def is_complete(self, text: str) -> bool:
+        """Whether `text`, typed at a fresh prompt, is ready to run (a command, or whole statements)."""
+        if self._buffer or not text.strip():
+            return True
+        if self._is_command(text.strip()):
+            return True
+        try:
+            parse(text)
+        except RaspSyntaxError as e:
+            return not e.message.startswith(_INCOMPLETE_PREFIX)
+        except Exception:  # noqa: BLE001 - let feed() report it
+            return True
+        return True
+
+    @staticmethod
+    def _is_command(line: str) -> bool:
+        patterns = (_EXIT, _SET_EXAMPLE, _SHOW_EXAMPLE, _TOGGLE_EXAMPLES, _FULL_SEQ_DISPLAY, _COLON_COMMAND)
+        return any(p.match(line) for p in patterns)
+
     @property
     def pending(self) -> bool:
         """True while an unfinished statement is buffered (show the continuation prompt)."""
@@ -462,6 +481,47 @@ def _completer(session: ReplSession) -> Any:
     return WordCompleter(words, pattern=re.compile(r"(:?[A-Za-z_][A-Za-z0-9_]*|:)"))
 
 
+def _key_bindings(session: ReplSession) -> Any:
+    """Enter runs a finished statement and starts a new line inside an unfinished one, so a
+    multi-line `def` is edited, and recalled from history, as one entry."""
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    @kb.add("c-j")
+    def _(event: Any) -> None:
+        buffer = event.current_buffer
+        if session.is_complete(buffer.text):
+            buffer.validate_and_handle()
+        else:
+            buffer.insert_text("\n")
+
+    return kb
+
+
+def make_prompt(session: ReplSession, input: Any = None, output: Any = None, history: Any = None) -> Any:
+    """The prompt_toolkit prompt: RASP highlighted, suggestions from history, multi-line entries."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.lexers import PygmentsLexer
+
+    from ..view.lexer import RaspLexer
+
+    return PromptSession(
+        history=history,
+        input=input,
+        output=output,
+        completer=_completer(session),
+        complete_while_typing=False,
+        lexer=PygmentsLexer(RaspLexer),
+        auto_suggest=AutoSuggestFromHistory(),
+        multiline=True,
+        key_bindings=_key_bindings(session),
+        prompt_continuation=lambda width, line_number, wrap_count: CONTINUATION_PROMPT.rjust(width),
+    )
+
+
 def prompt_loop(
     session: ReplSession,
     input: Any = None,
@@ -470,16 +530,8 @@ def prompt_loop(
     write: Callable[[str], Any] | None = None,
 ) -> int:
     """The interactive loop: prompt_toolkit reads, the session evaluates, `write` prints."""
-    from prompt_toolkit import PromptSession
-
     emit = write or _stdout_writer()
-    prompt_session: PromptSession[str] = PromptSession(
-        history=history,
-        input=input,
-        output=output,
-        completer=_completer(session),
-        complete_while_typing=False,
-    )
+    prompt_session = make_prompt(session, input, output, history)
     while not session.done:
         try:
             line = prompt_session.prompt(CONTINUATION_PROMPT if session.pending else PROMPT)
