@@ -30,21 +30,24 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_compile))
 
     p = subparsers.add_parser("verify", help="check a compiled program against the interpreter")
-    _program_args(p)
-    p.add_argument("--exhaustive", type=int, default=20_000, help="budget of inputs checked exhaustively")
-    p.add_argument("--samples", type=int, default=2_000, help="random inputs beyond the exhaustive lengths")
-    p.add_argument("--json", action="store_true", help="print one JSON object with the counts and mismatches")
+    _program_args(p, "verify")
+    p.add_argument("--exhaustive", type=int, default=20_000, metavar="N",
+                   help="check every input of the shortest lengths, up to N inputs (default 20000)")
+    p.add_argument("--samples", type=int, default=2_000, metavar="N",
+                   help="random inputs of the longer lengths (default 2000)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
     p.add_argument("model", help="a .safetensors file written by `rasp compile`")
     add_input_args(p)
-    p.add_argument("-o", "--out", default="model.png", help="the picture to write (.png, .svg or .pdf)")
+    p.add_argument("-o", "--out", default="model.png", metavar="PATH",
+                   help="the picture to write (.png, .svg or .pdf; default model.png)")
     p.set_defaults(func=_guarded(cmd_show_model))
 
 
-def _program_args(p: argparse.ArgumentParser) -> None:
-    add_program_args(p)
+def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
+    add_program_args(p, what)
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
