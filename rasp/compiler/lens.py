@@ -55,6 +55,21 @@ def _attn_only(module: Any) -> bool:
     return all(not state[f"blocks.{i}.mlp.W_out"].any() for i in range(module.cfg.n_layers))
 
 
+def _lens_config(module: Any) -> dict[str, Any]:
+    """The config fields TL 3 and TL 4 share, from our module's config."""
+    import torch
+
+    cfg = module.cfg
+    attn_only = _attn_only(module)
+    return dict(
+        n_layers=cfg.n_layers, d_model=cfg.d_model, n_ctx=cfg.n_ctx, d_head=cfg.d_head, n_heads=cfg.n_heads,
+        d_mlp=None if attn_only else cfg.d_mlp, d_vocab=cfg.d_vocab, d_vocab_out=cfg.d_out, act_fn="relu",
+        attn_only=attn_only, normalization_type=_norm_type(module),
+        attention_dir="causal" if cfg.causal else "bidirectional", positional_embedding_type="standard",
+        default_prepend_bos=False, device="cpu", dtype=torch.float64,
+    )
+
+
 # --- TransformerLens 4: TransformerBridge over its native model ---------------------------------
 
 
@@ -64,26 +79,10 @@ def _to_bridge(module: Any) -> Any:
     from transformer_lens.model_bridge import TransformerBridge
 
     cfg = module.cfg
-    attn_only = _attn_only(module)
-    norm = _norm_type(module)
-    lens_cfg = TransformerBridgeConfig(
-        d_model=cfg.d_model,
-        d_head=cfg.d_head,
-        n_layers=cfg.n_layers,
-        n_ctx=cfg.n_ctx,
-        n_heads=cfg.n_heads,
-        d_mlp=cfg.d_mlp,
-        d_vocab=cfg.d_vocab,
-        d_vocab_out=cfg.d_out,
-        act_fn="relu",
-        attn_only=attn_only,
-        normalization_type=norm,
-        attention_dir="causal" if cfg.causal else "bidirectional",
-        positional_embedding_type="standard",
-        default_prepend_bos=False,
-        dtype=torch.float64,
-        device="cpu",
-    )
+    fields = _lens_config(module)
+    attn_only = fields["attn_only"]
+    fields["d_mlp"] = cfg.d_mlp  # the native model sizes its MLPs even when unused
+    lens_cfg = TransformerBridgeConfig(**fields)
     bridge = TransformerBridge.boot_native(lens_cfg, device="cpu", dtype=torch.float64)
     ours = {k: v.detach().cpu().to(torch.float64) for k, v in module.state_dict().items()}
     # The native attention divides scores by sqrt(d_head); ours is unscaled, so the queries
@@ -141,28 +140,10 @@ def _to_hooked(module: Any) -> Any:
     import torch
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-    cfg = module.cfg
     ours = module.state_dict()
-    attn_only = _attn_only(module)
-    lens_cfg = HookedTransformerConfig(
-        n_layers=cfg.n_layers,
-        d_model=cfg.d_model,
-        n_ctx=cfg.n_ctx,
-        d_head=cfg.d_head,
-        n_heads=cfg.n_heads,
-        d_mlp=None if attn_only else cfg.d_mlp,
-        d_vocab=cfg.d_vocab,
-        d_vocab_out=cfg.d_out,
-        act_fn="relu",
-        attn_only=attn_only,
-        normalization_type=_norm_type(module),
-        attention_dir="causal" if cfg.causal else "bidirectional",
-        use_attn_scale=False,
-        positional_embedding_type="standard",
-        default_prepend_bos=False,
-        device="cpu",
-        dtype=torch.float64,
-    )
+    fields = _lens_config(module)
+    attn_only = fields["attn_only"]
+    lens_cfg = HookedTransformerConfig(use_attn_scale=False, **fields)
     lens = HookedTransformer(lens_cfg, move_to_device=False)
     # Start from the lens's own state (its masks and constants), then set every parameter.
     state = dict(lens.state_dict())
