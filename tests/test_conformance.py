@@ -224,6 +224,12 @@ def test_cli_prints_the_ternary_warning(tmp_path, capsys):
     assert "warning: unbracketed chain" in captured.err
 
 
+def test_repl_prints_the_ternary_warning():
+    out = ReplSession().feed("x = 1 if indices == 0 else 2 if indices == 1 else 3;")
+    assert out.startswith("<input>:1:5: warning: unbracketed chain")
+    assert "Example: x(\"hello\") = [1, 2, 3, 3, 3] (ints)" in out
+
+
 def test_stdlib_has_no_ternary_warnings():
     assert rasp.from_source("x = 1;").warnings == []
 

@@ -163,8 +163,9 @@ class ReplSession:
             self._buffer = []
             return _internal(e)
         self._buffer = []
+        warnings = [w.format() for w in module.warnings]
         try:
-            return self._run(module.statements)
+            return "\n".join(warnings + [self._run(module.statements)]).strip("\n")
         except Exception as e:  # noqa: BLE001 - e.g. a display bug: report it and go on
             return _internal(e)
 
