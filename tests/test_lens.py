@@ -48,8 +48,9 @@ def test_export_matches_logits_and_attention_patterns(stdlib, name):
         ours = model.run_with_cache(raw)
         logits, cache = lens.run_with_cache(ids)
         assert torch.allclose(logits, ours["output"], atol=1e-9), raw
-        for i in range(model.module.cfg.n_layers):
-            key = f"blocks.{i}.attn.hook_pattern"
+        patterns = [f"blocks.{i}.attn.hook_pattern" for i in range(model.module.cfg.n_layers)]
+        # every activation under the same hook name: patterns, embeddings, residual snapshots
+        for key in patterns + [k for k in ours if k != "output"]:
             assert torch.allclose(cache[key], ours[key], atol=1e-9), (raw, key)
 
 
