@@ -6,10 +6,11 @@
     model = rasp.compile(prog, vocab="abcdehlo", max_len=8)   # exact transformer weights
 """
 
-from .errors import RaspError
+from .errors import RaspError, optional_packages
 from .ir.evaluate import evaluate_batch
 from .language.program import Program, from_source, load
 from .language.program import evaluate_source as evaluate
+from .view import display as _display  # noqa: F401 - registers the notebook display of s-ops
 
 __all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile", "load_model"]
 __version__ = "0.1.0"
@@ -18,15 +19,16 @@ __version__ = "0.1.0"
 def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
     """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler.
 
-    Options: causal (bool), output (an s-op name), reuse (bool), device (e.g. "cuda").
-    Arguments of the wrong type are a RaspArgumentError, not a Python traceback."""
-    from .compiler import compile_program
-
+    Options: causal (bool), output (an s-op name), reuse (bool), device (e.g. "cuda"),
+    no_pos (bool). Arguments of the wrong type are a RaspArgumentError, not a traceback."""
     _check_compile_args(program, vocab, max_len, options)
-    return compile_program(program, vocab=vocab, max_len=max_len, **options)
+    with optional_packages():  # torch is an optional extra: say how to get it
+        from .compiler import compile_program
+
+        return compile_program(program, vocab=vocab, max_len=max_len, **options)
 
 
-_COMPILE_OPTIONS = {"causal": (bool,), "reuse": (bool,), "output": (str, type(None)), "device": (str, type(None))}
+_COMPILE_OPTIONS = {"causal": (bool,), "no_pos": (bool,), "reuse": (bool,), "output": (str, type(None)), "device": (str, type(None))}
 
 
 def _check_compile_args(program, vocab, max_len, options) -> None:
@@ -59,6 +61,7 @@ def _short(value) -> str:
 
 def load_model(path):
     """Load a model file written by `rasp compile` or `rasp train` (one .safetensors file)."""
-    from .models import load_any
+    with optional_packages():
+        from .models import load_any
 
-    return load_any(path)
+        return load_any(path)

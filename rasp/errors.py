@@ -6,6 +6,8 @@ nothing a user types should ever reach them as a Python traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -53,6 +55,12 @@ class RaspError(Exception):
         return self.format()
 
 
+class RaspWarning(RaspError):
+    """Not raised: something legal that probably does not mean what it says (printed, run goes on)."""
+
+    kind = "warning"
+
+
 class RaspSyntaxError(RaspError):
     kind = "syntax error"
 
@@ -91,3 +99,33 @@ class RaspCompileError(RaspError):
     """A program (or part of it) lies outside the compilable subset."""
 
     kind = "compile error"
+
+
+class RaspDependencyError(RaspError):
+    kind = "error"
+
+
+# Optional dependencies and the pip extra that installs each.
+OPTIONAL_PACKAGES = {"torch": "torch", "safetensors": "torch", "matplotlib": "draw", "graphviz": "draw",
+                     "transformer_lens": "lens"}
+
+
+def missing_package(e: ModuleNotFoundError) -> RaspDependencyError | None:
+    """The clear error for an optional package that is not installed (None for other modules)."""
+    top = (e.name or "").split(".")[0]
+    extra = OPTIONAL_PACKAGES.get(top)
+    if extra is None:
+        return None
+    return RaspDependencyError(f"this needs the '{top}' package: pip install 'rasp[{extra}]'")
+
+
+@contextmanager
+def optional_packages() -> Iterator[None]:
+    """Turn a missing optional package into the RaspDependencyError the CLI prints."""
+    try:
+        yield
+    except ModuleNotFoundError as e:
+        error = missing_package(e)
+        if error is None:
+            raise
+        raise error from None

@@ -172,7 +172,7 @@ def test_transformer_lens_export(name):
     vocab = list("abc")
     model = compile_program(rasp.load(PROGRAMS / f"{name}.rasp").output, vocab, 5)
     lens = model.to_transformer_lens()
-    assert lens.cfg.dtype == torch.float64 and not lens.cfg.use_attn_scale and lens.cfg.normalization_type is None
+    assert lens.cfg.dtype == torch.float64 and lens.cfg.normalization_type is None
     for n in range(1, 6):
         inputs = [list(c) for c in itertools.product(vocab, repeat=n)]
         ids = model.encode(inputs)

@@ -47,7 +47,7 @@ STDLIB = {
     "hist": list("abc"),
     "hist2": list("abc"),
     "sort_tokens": list("abc"),
-    "sort_by_most_freq": list("abc"),
+    "sort_by_most_freq_nobos": list("abc"),
     "dyck1": list("()a"),
     "dyck2": list("(){}"),
 }
@@ -98,7 +98,7 @@ def test_stdlib_long_random(name):
 
 
 # Targets from issue #3, one layer = attention + MLP. Tracr needs more for each.
-LAYERS = {"reverse": 2, "sort_tokens": 2, "hist": 1, "sort_by_most_freq": 3, "dyck1": 2, "dyck2": 4}
+LAYERS = {"reverse": 2, "sort_tokens": 2, "hist": 1, "sort_by_most_freq_nobos": 3, "dyck1": 2, "dyck2": 4}
 
 
 @pytest.mark.parametrize("name", sorted(LAYERS))

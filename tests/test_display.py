@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+import rasp
 from rasp.errors import RaspInputError
 from rasp.ir.sops import SOp
 from rasp.language.interpreter import Interpreter
@@ -42,7 +43,7 @@ def values():
 
 
 def cells(html_text: str) -> list[str]:
-    return re.findall(r"<td>(.*?)</td>", html_text)
+    return re.findall(r"<td[^>]*>(.*?)</td>", html_text)
 
 
 # --- text -------------------------------------------------------------------------------
@@ -51,7 +52,7 @@ def cells(html_text: str) -> list[str]:
 def test_format_atom():
     assert format_atom(True) == "T"
     assert format_atom(False) == "F"
-    assert format_atom(2.0) == "2"
+    assert format_atom(2.0) == "2.0"  # a float stays a float, as the reference prints it
     assert format_atom(0.5) == "0.5"
     assert format_atom(1 / 3) == "0.333"
     assert format_atom(7) == "7"
@@ -127,8 +128,30 @@ def test_repr_html_selector_matrix(values):
     display.set_example("abc")
     out = values("before")._repr_html_()
     assert cells(out) == ["0", "0", "0", "1", "0", "0", "1", "1", "0"]
-    rows = re.findall(r"<tr><th>(.)</th><td>", out)
-    assert rows == ["a", "b", "c"]
+    # rows are labelled by the query tokens, columns by the key tokens
+    assert re.findall(r'<tr><th title="query \d">(.)</th>', out) == ["a", "b", "c"]
+    assert re.findall(r'<th title="key \d">(.)</th>', out) == ["a", "b", "c"]
+    assert "query \\ key" in out
+    # selected cells are coloured, the others are not
+    assert out.count(f'<td style="background:{display.SELECTED_COLOR}">1</td>') == 3
+
+
+def test_short_repr_for_sops_and_selectors(values):
+    assert repr(values("rev")) == "<s-op rev>"
+    assert repr(values("before")) == "<selector before>"
+    assert len(repr(values("double"))) < 40
+
+
+def test_program_has_an_svg_graph():
+    import shutil
+
+    pytest.importorskip("graphviz")
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz 'dot' not installed")
+    prog = rasp.from_source("rev = aggregate(select(indices, length - indices - 1, ==), tokens);")
+    display.set_example("abc")
+    svg = prog._repr_svg_()
+    assert svg.lstrip().startswith(("<?xml", "<svg")) and "rev" in svg
 
 
 def test_set_example_changes_notebook_display(values):

@@ -1,5 +1,6 @@
 """`rasp draw`: the computation graph grouped by layer, with example values."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -26,12 +27,45 @@ def test_dot_groups_nodes_by_layer_and_shows_values():
     assert "<td>1</td><td>0</td><td>2</td><td>3</td><td>4</td>" in dot
 
 
-def test_selector_rows_mark_attended_keys():
+def _selector_rows(dot: str) -> list[list[str]]:
+    """The cells of each selector-matrix row in DOT text: query label, then one cell per key."""
+    rows = re.findall(r"<tr>((?:<td[^>]*>[^<]*</td>)+)</tr>", dot)
+    return [re.findall(r"<td[^>]*>([^<]*)</td>", r) for r in rows]
+
+
+def test_selector_matrix_has_query_and_key_labels():
     prog = rasp.from_source("s = select(indices, indices, <);\nx = aggregate(s, indices, 0);\n")
-    dot = to_dot(prog.output, "abc")
-    # query 0 attends to nothing, query 2 attends to keys 0 and 1
-    assert "· · ·" in dot
-    assert "■ ■ ·" in dot
+    rows = _selector_rows(to_dot(prog.output, "xyz"))
+    # header: the corner, then the keys; then one row per query: its token, then the cells
+    assert ["q \\ k", "x", "y", "z"] in rows
+    assert ["x", "·", "·", "·"] in rows   # query 0 selects no key
+    assert ["z", "■", "■", "·"] in rows   # query 2 selects keys 0 and 1
+
+
+def test_labels_have_no_internal_ids():
+    # unnamed selector combinations used to show as selectorand_165
+    src = "x = aggregate(select(indices, indices, <) and select(tokens, tokens, ==), indices, 0);"
+    dot = to_dot(rasp.from_source(src).output, "abab")
+    assert not re.search(r"[a-z]+_\d+", re.sub(r"tokens_str|cluster_\d+", "", dot))
+    assert "<b>and</b>" in dot
+
+
+def test_a_selector_written_twice_is_drawn_once():
+    src = "a = aggregate(select(tokens, tokens, ==), indices);\nb = selector_width(select(tokens, tokens, ==));\nx = a + b;"
+    dot = to_dot(rasp.from_source(src).output, "abca")
+    assert dot.count("<b>select(key == query)</b>") == 1
+    assert len(re.findall(r"n\d+ -> n\d+", dot)) == len(set(re.findall(r"n\d+ -> n\d+", dot)))
+
+
+@pytest.mark.parametrize("name", ["sort_tokens", "reverse", "hist2", "sort_by_most_freq_nobos"])
+def test_head_counts_agree_with_the_compiled_model(name):
+    pytest.importorskip("torch")
+    sop = rasp.from_source("x = 1;")[name]
+    model = rasp.compile(sop, vocab="abc", max_len=5)
+    dot = to_dot(sop, "abc", vocab=list("abc"), max_len=5)
+    drawn = {int(layer): int(n) for layer, n in re.findall(r"layer (\d+) attention \((\d+) heads?\)", dot)}
+    compiled = {i + 1: h for i, h in enumerate(model.summary()["heads"]) if h}
+    assert drawn == compiled
 
 
 def test_dot_file_written_without_graphviz(tmp_path):

@@ -229,7 +229,7 @@ def test_averaging_strings_keeps_the_definition(session):
     assert "value error" in out and "averag" in out
     # the session goes on with a numeric example ...
     session.feed("set example [2, 4]")
-    assert "[2, 3] (floats)" in session.feed("mi = aggregate(select(indices, indices, <=), tokens_int);")
+    assert "[2, 3.0] (floats)" in session.feed("mi = aggregate(select(indices, indices, <=), tokens_int);")
     assert "s-op: m" in session.feed("m;")
     # ... and the session goes on
     assert "value: k = 1" in session.feed("k = 1;")
@@ -446,3 +446,47 @@ def test_pseudo_terminal_session(tmp_path):
             proc.wait()
         os.close(master)
     assert REVERSE in (tmp_path / ".rasp_history").read_text()
+
+
+# --- editing: highlighting, suggestions, multi-line history ------------------------------------
+
+
+def test_multiline_def_is_one_history_entry(capsys):
+    from prompt_toolkit.history import InMemoryHistory
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    history = InMemoryHistory()
+    with create_pipe_input() as inp:
+        inp.send_text("def f(a) {\r  return a + 1;\r}\r")
+        inp.send_text("y = f(indices);\r")
+        inp.send_text("exit\r")
+        rc = prompt_loop(ReplSession(), input=inp, output=DummyOutput(), history=history)
+    assert rc == 0
+    assert "def f(a) {\n  return a + 1;\n}" in history.get_strings()
+    assert "y = f(indices);" in history.get_strings()
+    assert "Example: y(\"hello\") = [1, 2, 3, 4, 5] (ints)" in capsys.readouterr().out
+
+
+def test_is_complete_decides_what_enter_does():
+    s = ReplSession()
+    assert not s.is_complete("def f(a) {")
+    assert not s.is_complete("x = select(indices,")
+    assert s.is_complete("def f(a) { return a; }")
+    assert s.is_complete("set example \"abc\"")
+    assert s.is_complete("x = = 3;")  # a syntax error is run (and reported), not continued
+
+
+def test_prompt_highlights_rasp_and_suggests_from_history():
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.lexers import PygmentsLexer
+    from prompt_toolkit.output import DummyOutput
+
+    from rasp.cli.repl import make_prompt
+    from rasp.view.lexer import RaspLexer
+
+    with create_pipe_input() as inp:
+        prompt = make_prompt(ReplSession(), input=inp, output=DummyOutput())
+    assert isinstance(prompt.lexer, PygmentsLexer) and prompt.lexer.pygments_lexer_cls is RaspLexer
+    assert isinstance(prompt.auto_suggest, AutoSuggestFromHistory)

@@ -8,15 +8,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import RaspError, RaspValueError
-from .args import add_input_args, add_out_arg, add_sop_arg, read_input
+from ..errors import RaspError, RaspInputError, RaspValueError, missing_package
+from .args import add_input_args, add_out_arg, add_sop_arg, load_program, parse_vocab, read_input
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ..language.program import load
     from ..view.display import format_selector, format_sequence
 
-    prog = load(args.file)
+    prog = load_program(args.file)
     raw = read_input(args)
     name = args.sop or prog.output_name
     values = prog(raw, name)
@@ -44,14 +43,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     for f in args.files:
         module = parse(read_text(f, "program"), f)
+        for w in module.warnings:
+            print(w.format(), file=sys.stderr)
         print(f"{f}: ok ({len(module.statements)} statements)")
     return 0
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from ..language.program import load
-
-    prog = load(args.file)
+    prog = load_program(args.file)
     report = prog.layers(args.sop)
     name = args.sop or prog.output_name
     if args.json:
@@ -63,10 +62,17 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def cmd_draw(args: argparse.Namespace) -> int:
-    from ..view.draw import draw_file
+    from ..view.draw import draw_expr
 
-    written = draw_file(args.file, read_input(args), args.out, output=args.sop, force=args.force)
-    print(f"wrote {written}")
+    compile_for = {}
+    if (args.vocab is None) != (args.max_len is None):
+        raise RaspInputError("give --vocab and --max-len together (to show the compiled model's heads)")
+    if args.vocab is not None:
+        compile_for = {"vocab": parse_vocab(args.vocab), "max_len": args.max_len}
+    prog = load_program(args.file)
+    raw = read_input(args)
+    draw_expr(prog.sop(args.sop), raw, args.out, force=args.force, sources=(args.file,), **compile_for)
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -77,35 +83,40 @@ def cmd_repl(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = argparse.ArgumentParser(
         prog="rasp",
         description="The RASP language: a REPL, an interpreter, and a compiler to exact transformer weights. "
         "With no command, starts the REPL.",
     )
+    parser.add_argument("--version", action="version", version=f"rasp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("run", help="run a .rasp file on an input and print its output")
-    p.add_argument("file")
+    p.add_argument("file", help="a .rasp program")
     add_input_args(p)
     add_sop_arg(p, "print")
     p.add_argument("--json", action="store_true", help='print one JSON object {"output": [...], "name": ...}')
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="parse .rasp files and report syntax errors without running")
-    p.add_argument("files", nargs="+")
+    p.add_argument("files", nargs="+", metavar="FILE", help=".rasp files to check")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("layers", help="layers and heads a program needs (RASP paper counting)")
-    p.add_argument("file")
+    p.add_argument("file", help="a .rasp program")
     add_sop_arg(p, "analyse")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object with layers and heads per layer")
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("draw", help="render the computation graph with example values (graphviz)")
-    p.add_argument("file")
+    p.add_argument("file", help="a .rasp program")
     add_input_args(p)
     add_sop_arg(p, "draw")
-    add_out_arg(p, "graph.svg", "output file (.svg, .png, .pdf or .dot)")
+    add_out_arg(p, "graph.svg", "the picture to write: .svg, .png, .pdf, or .dot for Graphviz text")
+    p.add_argument("--vocab", help="with --max-len: label layers with the compiled model's head counts")
+    p.add_argument("--max-len", type=int, metavar="N", help="with --vocab: the longest input compiled for")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("repl", help="start the interactive REPL (the default)")
@@ -122,8 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Optional dependencies and the pip extra that installs each.
-_OPTIONAL_PACKAGES = {"torch": "torch", "matplotlib": "draw", "transformer_lens": "lens"}
 
 
 def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -133,10 +142,10 @@ def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
         print(e.format(), file=sys.stderr)
         return 1
     except ModuleNotFoundError as e:
-        extra = _OPTIONAL_PACKAGES.get((e.name or "").split(".")[0])
-        if extra is None:
+        error = missing_package(e)
+        if error is None:
             raise
-        print(f"error: this command needs the '{e.name}' package: pip install 'rasp[{extra}]'", file=sys.stderr)
+        print(error.format(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

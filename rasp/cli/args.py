@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from ..errors import RaspInputError
+
+
+def load_program(path: str) -> Any:
+    """The program in `path` (after the stdlib); its warnings go to stderr."""
+    from ..language.program import load
+
+    prog = load(path)
+    for w in prog.warnings:
+        print(w.format(), file=sys.stderr)
+    return prog
 
 
 def add_input_args(p: argparse.ArgumentParser) -> None:

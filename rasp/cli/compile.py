@@ -12,7 +12,15 @@ from typing import Any
 
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..files import check_output
-from .args import add_out_arg, add_program_args, non_negative_int, parse_vocab
+from .args import (
+    add_input_args,
+    add_out_arg,
+    add_program_args,
+    load_program,
+    non_negative_int,
+    parse_vocab,
+    read_input,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -23,21 +31,23 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_compile))
 
     p = subparsers.add_parser("verify", help="check a compiled program against the interpreter")
-    _program_args(p)
-    p.add_argument("--exhaustive", type=non_negative_int, default=20_000, help="budget of inputs checked exhaustively")
-    p.add_argument("--samples", type=non_negative_int, default=2_000, help="random inputs beyond the exhaustive lengths")
-    p.add_argument("--json", action="store_true")
+    _program_args(p, "verify")
+    p.add_argument("--exhaustive", type=non_negative_int, default=20_000, metavar="N",
+                   help="check every input of the shortest lengths, up to N inputs (default 20000)")
+    p.add_argument("--samples", type=non_negative_int, default=2_000, metavar="N",
+                   help="random inputs of the longer lengths (default 2000)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
     p.add_argument("model", help="a .safetensors file written by `rasp compile` or `rasp train`")
-    p.add_argument("--input", required=True, help="example input (one token per character, or a,b,c)")
-    add_out_arg(p, "model.png", "the picture to write (.png, .svg or .pdf)")
+    add_input_args(p)
+    add_out_arg(p, "model.png", "the picture to write (.png, .svg or .pdf; default model.png)")
     p.set_defaults(func=_guarded(cmd_show_model))
 
 
-def _program_args(p: argparse.ArgumentParser) -> None:
-    add_program_args(p)
+def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
+    add_program_args(p, what)
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
@@ -60,11 +70,9 @@ def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse
 def _compile(args: argparse.Namespace):
     import torch
 
-    import rasp
-
     from ..compiler import compile_program
 
-    prog = rasp.load(args.file)
+    prog = load_program(args.file)
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
     return compile_program(
@@ -194,7 +202,7 @@ def cmd_show_model(args: argparse.Namespace) -> int:
     from ..view.show import show_model
 
     model = load_any(args.model)
-    raw = args.input.split(",") if "," in args.input else args.input
+    raw = read_input(args)
     path = show_model(model, raw, args.out, args.force)
     print(f"wrote {path}")
     return 0

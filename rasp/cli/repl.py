@@ -34,7 +34,14 @@ from ..language import ast
 from ..language.interpreter import Builtin, Function, Interpreter
 from ..language.operators import is_atom, type_name
 from ..language.parser import parse
-from ..view.display import format_example, format_selector, format_sequence, format_value
+from ..view.display import (
+    format_aligned,
+    format_atom,
+    format_example,
+    format_selector,
+    format_sequence,
+    format_value,
+)
 
 PROMPT = ">> "
 CONTINUATION_PROMPT = "... "
@@ -50,16 +57,21 @@ _INCOMPLETE_PREFIX = "unexpected end of input"
 
 # REPL commands, recognised only at the start of a statement. A trailing ';' is allowed,
 # since the reference REPL's commands are written both ways.
-_SET_EXAMPLE = re.compile(r"^set\s+(?:(?:s-op|selector)\s+)?example\s+(?P<expr>.+?)\s*;?\s*$")
-_SHOW_EXAMPLE = re.compile(r"^show\s+(?:(?:s-op|selector)\s+)?example\s*;?\s*$")
-_TOGGLE_EXAMPLES = re.compile(r"^(?:(?:s-op|selector)\s+)?examples\s+(?P<switch>on|off)\s*;?\s*$")
+# `subset` is the reference's: `s-op` or `selector` alone, both when absent.
+_SET_EXAMPLE = re.compile(r"^set\s+(?:(?P<subset>s-op|selector)\s+)?example\s+(?P<expr>.+?)\s*;?\s*$")
+_SHOW_EXAMPLE = re.compile(r"^show\s+(?:(?P<subset>s-op|selector)\s+)?example\s*;?\s*$")
+_TOGGLE_EXAMPLES = re.compile(r"^(?:(?P<subset>s-op|selector)\s+)?examples\s+(?P<switch>on|off)\s*;?\s*$")
+_FULL_SEQ_DISPLAY = re.compile(r"^full\s+seq\s+display\s+(?P<switch>on|off)\s*;?\s*$")
 _EXIT = re.compile(r"^(?:exit|quit|:quit|:q|:exit)\s*;?\s*$")
 _COLON_COMMAND = re.compile(r"^:(?P<cmd>[A-Za-z_]+)\b\s*(?P<args>.*?)\s*$")
 
 COMMANDS = [
     ('set example "hello"', "the input values are shown on (a string, or a list: set example [1, 2, 3])"),
-    ("show example", "print the current example"),
-    ("examples on|off", "show or hide values on the example"),
+    ('set s-op|selector example "hi"', "an example for s-ops only, or for selectors only"),
+    ("show example", "print the current example(s)"),
+    ("[s-op|selector] examples on|off", "show or hide values on the example"),
+    ("full seq display on|off", "show each s-op value under its input token"),
+    ('draw(NAME, "input");', "draw NAME's computation graph on an input to NAME.svg"),
     (":layers NAME", "layers and heads NAME needs (RASP paper counting)"),
     (":load FILE", 'run a .rasp file in this session (in RASP itself: load "file";)'),
     (":draw NAME [-o FILE]", "draw NAME's computation graph on the example (Graphviz; .svg .png .pdf .dot)"),
@@ -76,7 +88,10 @@ class ReplSession:
     def __init__(self, interpreter: Interpreter | None = None, example: Any = DEFAULT_EXAMPLE):
         self.interp = interpreter if interpreter is not None else Interpreter()
         self.example: Any = example
+        self.selector_example: Any = example
         self.show_examples = True
+        self.show_selector_examples = True
+        self.full_seq_display = False
         self.done = False
         self.failed = False  # some statement or command failed (piped mode exits 1)
         self._buffer: list[str] = []
@@ -85,6 +100,25 @@ class ReplSession:
         self.library_names = [n for n in self.interp.globals.variables if not n.startswith("_")]
 
     # --- input -------------------------------------------------------------------------
+
+    def is_complete(self, text: str) -> bool:
+        """Whether `text`, typed at a fresh prompt, is ready to run (a command, or whole statements)."""
+        if self._buffer or not text.strip():
+            return True
+        if self._is_command(text.strip()):
+            return True
+        try:
+            parse(text)
+        except RaspSyntaxError as e:
+            return not e.message.startswith(_INCOMPLETE_PREFIX)
+        except Exception:  # noqa: BLE001 - let feed() report it
+            return True
+        return True
+
+    @staticmethod
+    def _is_command(line: str) -> bool:
+        patterns = (_EXIT, _SET_EXAMPLE, _SHOW_EXAMPLE, _TOGGLE_EXAMPLES, _FULL_SEQ_DISPLAY, _COLON_COMMAND)
+        return any(p.match(line) for p in patterns)
 
     @property
     def pending(self) -> bool:
@@ -157,8 +191,9 @@ class ReplSession:
             self._buffer = []
             return self._failure(_internal(e))
         self._buffer = []
+        warnings = [w.format() for w in module.warnings]
         try:
-            return self._run(module.statements)
+            return "\n".join(warnings + [self._run(module.statements)]).strip("\n")
         except Exception as e:  # noqa: BLE001 - e.g. a display bug: report it and go on
             return self._failure(_internal(e))
 
@@ -192,7 +227,7 @@ class ReplSession:
             return "\n".join(lines)
         if isinstance(value, Selector):
             lines = [f"selector: {name}"]
-            if self.show_examples:
+            if self.show_selector_examples:
                 lines.append(self._selector_example(name, value))
             return "\n".join(lines)
         if isinstance(value, RASPExpr):
@@ -215,14 +250,16 @@ class ReplSession:
             return f"{INDENT}Example: {call} fails:\n" + _indent(e.format(), INDENT + "  ")
         except Exception as e:  # noqa: BLE001
             return f"{INDENT}Example: {call} fails: {_internal(e)}"
+        if self.full_seq_display and len(set(map(format_atom, values))) > 1:
+            return f"{INDENT}Example: {call} =\n" + _indent(format_aligned(tokenize(self.example), values), INDENT + "    ")
         return f"{INDENT}Example: {call} = {format_sequence(values)}"
 
     def _selector_example(self, name: str, value: Selector) -> str:
         try:
-            matrix = evaluate(value, self.example)
-            tokens = tokenize(self.example)
+            matrix = evaluate(value, self.selector_example)
+            tokens = tokenize(self.selector_example)
         except RaspError as e:
-            return f"{INDENT}Example: {name}({format_example(self.example)}) fails:\n" + _indent(
+            return f"{INDENT}Example: {name}({format_example(self.selector_example)}) fails:\n" + _indent(
                 e.format(), INDENT + "  "
             )
         except Exception as e:  # noqa: BLE001
@@ -246,13 +283,22 @@ class ReplSession:
             return ""
         m = _SET_EXAMPLE.match(line)
         if m:
-            return self.set_example(m.group("expr"))
-        if _SHOW_EXAMPLE.match(line):
-            return f"example: {format_example(self.example)}"
+            return self.set_example(m.group("expr"), m.group("subset"))
+        m = _SHOW_EXAMPLE.match(line)
+        if m:
+            return self._show_example(m.group("subset"))
         m = _TOGGLE_EXAMPLES.match(line)
         if m:
-            self.show_examples = m.group("switch") == "on"
-            return f"examples {m.group('switch')}"
+            on = m.group("switch") == "on"
+            if m.group("subset") in (None, "s-op"):
+                self.show_examples = on
+            if m.group("subset") in (None, "selector"):
+                self.show_selector_examples = on
+            return f"{m.group('subset') or ''} examples {m.group('switch')}".lstrip()
+        m = _FULL_SEQ_DISPLAY.match(line)
+        if m:
+            self.full_seq_display = m.group("switch") == "on"
+            return f"full seq display {m.group('switch')}"
         m = _COLON_COMMAND.match(line)
         if m:
             handler = {
@@ -269,7 +315,17 @@ class ReplSession:
             return handler(m.group("args"))
         return None
 
-    def set_example(self, source: str) -> str:
+    def _show_example(self, subset: str | None) -> str:
+        if subset is None and self.example == self.selector_example:
+            return f"example: {format_example(self.example)}"
+        lines = []
+        if subset in (None, "s-op"):
+            lines.append(f"s-op example: {format_example(self.example)}")
+        if subset in (None, "selector"):
+            lines.append(f"selector example: {format_example(self.selector_example)}")
+        return "\n".join(lines)
+
+    def set_example(self, source: str, subset: str | None = None) -> str:
         value = self._eval_expression(source)
         if not isinstance(value, (str, list)):
             raise RaspInputError(
@@ -277,8 +333,11 @@ class ReplSession:
                 hint='e.g. set example "hello" or set example [1, 2, 3]',
             )
         tokenize(value)  # empty, too long or odd tokens fail here, not on every later statement
-        self.example = value
-        return f"example: {format_example(value)}"
+        if subset in (None, "s-op"):
+            self.example = value
+        if subset in (None, "selector"):
+            self.selector_example = value
+        return f"{subset + ' ' if subset else ''}example: {format_example(value)}"
 
     def _eval_expression(self, source: str) -> Any:
         module = parse(source + ";")
@@ -473,6 +532,47 @@ def _completer(session: ReplSession) -> Any:
     return WordCompleter(words, pattern=re.compile(r"(:?[A-Za-z_][A-Za-z0-9_]*|:)"))
 
 
+def _key_bindings(session: ReplSession) -> Any:
+    """Enter runs a finished statement and starts a new line inside an unfinished one, so a
+    multi-line `def` is edited, and recalled from history, as one entry."""
+    from prompt_toolkit.key_binding import KeyBindings
+
+    kb = KeyBindings()
+
+    @kb.add("enter")
+    @kb.add("c-j")
+    def _(event: Any) -> None:
+        buffer = event.current_buffer
+        if session.is_complete(buffer.text):
+            buffer.validate_and_handle()
+        else:
+            buffer.insert_text("\n")
+
+    return kb
+
+
+def make_prompt(session: ReplSession, input: Any = None, output: Any = None, history: Any = None) -> Any:
+    """The prompt_toolkit prompt: RASP highlighted, suggestions from history, multi-line entries."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+    from prompt_toolkit.lexers import PygmentsLexer
+
+    from ..view.lexer import RaspLexer
+
+    return PromptSession(
+        history=history,
+        input=input,
+        output=output,
+        completer=_completer(session),
+        complete_while_typing=False,
+        lexer=PygmentsLexer(RaspLexer),
+        auto_suggest=AutoSuggestFromHistory(),
+        multiline=True,
+        key_bindings=_key_bindings(session),
+        prompt_continuation=lambda width, line_number, wrap_count: CONTINUATION_PROMPT.rjust(width),
+    )
+
+
 def prompt_loop(
     session: ReplSession,
     input: Any = None,
@@ -481,16 +581,8 @@ def prompt_loop(
     write: Callable[[str], Any] | None = None,
 ) -> int:
     """The interactive loop: prompt_toolkit reads, the session evaluates, `write` prints."""
-    from prompt_toolkit import PromptSession
-
     emit = write or _stdout_writer()
-    prompt_session: PromptSession[str] = PromptSession(
-        history=history,
-        input=input,
-        output=output,
-        completer=_completer(session),
-        complete_while_typing=False,
-    )
+    prompt_session = make_prompt(session, input, output, history)
     while not session.done:
         try:
             line = prompt_session.prompt(CONTINUATION_PROMPT if session.pending else PROMPT)

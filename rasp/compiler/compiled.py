@@ -188,6 +188,19 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
 
 
+def plan_layers(sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False) -> tuple[Blocks, Allocation]:
+    """The compiler's heads and MLPs and the layer each goes in (no torch needed)."""
+    order = topological_exprs(build_graph(sop))
+    value_sets = infer_value_sets(order, vocab, max_len, causal)
+    blocks = lower(sop, value_sets, causal)
+    return blocks, allocate_layers(blocks)
+
+
+def heads_per_layer(sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False) -> list[int]:
+    """How many attention heads the compiled model has in each layer."""
+    return [len(heads) for heads in plan_layers(sop, _vocab(vocab), max_len, causal)[1].heads]
+
+
 def compile_program(
     program: Any,
     vocab: Iterable[Any],
@@ -219,10 +232,7 @@ def compile_program(
     vocab = _vocab(vocab)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")
-    order = topological_exprs(build_graph(sop))
-    value_sets = infer_value_sets(order, vocab, max_len, causal)
-    blocks = lower(sop, value_sets, causal)
-    allocation = allocate_layers(blocks)
+    blocks, allocation = plan_layers(sop, vocab, max_len, causal)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}
     freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}

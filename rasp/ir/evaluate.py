@@ -109,18 +109,37 @@ def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
     `true` stays a boolean (see `_convert_tokens`)."""
     flat = [t for toks in token_lists for t in toks]
     kinds = {_kind_of(t) for t in flat}
-    if len(kinds) == 1:
-        dtype: Any = {"bool": bool, "int": np.int64, "float": np.float64, "str": str}[kinds.pop()]
+    if kinds == {"bool"}:
+        dtype: Any = bool
+    elif kinds == {"int"}:
+        dtype = np.int64
+    elif kinds == {"float"}:
+        dtype = np.float64
     elif kinds <= {"int", "float", "bool"}:
-        dtype = object
+        # Numbers of several types side by side keep their own types (the reference's
+        # tokens_asis): 3 stays 3 next to 1.5, and a boolean stays a boolean.
+        return mixed_numbers([[_native(t) for t in toks] for toks in token_lists])
+    elif kinds == {"str"}:
+        dtype = str
     else:
         raise RaspInputError("input mixes strings and numbers; use one token type per input")
     return np.array(token_lists, dtype=dtype)
 
 
-def _token_text(t: Any) -> str:
-    """A token as text, by its own type: 3 -> "3", 1.5 -> "1.5", True -> "True"."""
-    return str(t.item() if isinstance(t, np.generic) else t)
+def mixed_numbers(rows: Sequence[Sequence[Any]]) -> np.ndarray:
+    """An object array of Python ints and floats: an s-op whose positions differ in number type.
+
+    The reference interpreter keeps each value's own type (a lone selected int stays an
+    int next to a mean, which is a float), so a single dtype cannot hold such an s-op.
+    """
+    out = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
+    for i, row in enumerate(rows):
+        out[i, :] = row
+    return out
+
+
+def _native(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[Any]]) -> dict[int, np.ndarray]:
@@ -183,8 +202,10 @@ def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
         if any(abs(int(v)) >= 2**62 for v in results):
             raise RaspValueError(f"'{expr.name}' produces a number too large to represent", pos=expr.pos)
         return np.int64
-    if kinds <= {"int", "float", "bool"}:
+    if kinds <= {"float"}:
         return np.float64
+    if kinds <= {"int", "float", "bool"}:
+        return object  # each value keeps its own number type (see mixed_numbers)
     if kinds == {"str"}:
         return str
     shown = ", ".join(sorted(kinds))
@@ -198,18 +219,20 @@ def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
 def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
     kind = expr.kind
     try:
+        if kind == "asis":
+            return raw.copy()
         if kind == "str":
             if raw.dtype == bool:
                 return np.where(raw, "True", "False")
-            if raw.dtype == object:
-                return np.vectorize(_token_text, otypes=[str])(raw)
+            if raw.dtype.kind in "fO":
+                # str() of each token as given, as the reference does: 2 -> "2", 1.5 -> "1.5"
+                return np.array([[str(_native(v)) for v in row] for row in raw.tolist()], dtype=str).reshape(raw.shape)
             return raw.astype(str)
         if kind == "int":
             if raw.dtype.kind in "fO":
-                whole = raw == np.round(raw.astype(np.float64))
-                if not whole.all():
-                    bad = raw[~whole][0]
-                    raise ValueError(f"non-integer number: {bad.item() if isinstance(bad, np.generic) else bad!r}")
+                numbers = raw.astype(np.float64)
+                if not np.all(numbers == np.round(numbers)):
+                    raise ValueError("non-integer number")
             return raw.astype(np.int64)
         if kind == "float":
             return raw.astype(np.float64)
@@ -237,8 +260,7 @@ def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarra
     shape = arrays[0].shape
     uniques, codes = [], None
     for a in arrays:
-        u, inv = np.unique(a.ravel(), return_inverse=True)
-        inv = inv.ravel().astype(np.int64)
+        u, inv = _factorize(a.ravel())
         uniques.append(u)
         codes = inv if codes is None else codes * len(u) + inv
     if not arrays:
@@ -249,12 +271,25 @@ def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarra
     for code in combos.tolist():
         args = []
         for u, r in zip(reversed(uniques), reversed(radices)):
-            args.append(u[code % r].item())
+            args.append(_native(u[code % r]))
             code //= r
         args.reverse()
         results.append(_call(expr, fn, args))
-    table = np.array(results, dtype=_dtype_for(results, expr))
+    dtype = _dtype_for(results, expr)
+    table = mixed_numbers([results])[0] if dtype is object else np.array(results, dtype=dtype)
     return table[inverse.ravel()].reshape(shape)
+
+
+def _factorize(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and each item's code. In an object array 1 and 1.0 stay apart."""
+    if flat.dtype != object:
+        u, inv = np.unique(flat, return_inverse=True)
+        return u, inv.ravel().astype(np.int64)
+    codes: dict[tuple[bool, Any], int] = {}
+    inv = np.array([codes.setdefault((isinstance(v, float), v), len(codes)) for v in flat.tolist()], dtype=np.int64)
+    u = np.empty(len(codes), dtype=object)
+    u[:] = [v for _, v in codes]
+    return u, inv
 
 
 def _call(expr: SOp, fn: Any, args: list[Any]) -> Any:
@@ -304,21 +339,8 @@ def _aggregate(expr: Aggregate, sel: np.ndarray, vals: np.ndarray) -> np.ndarray
     width = sel.sum(axis=-1)
     empty = width == 0
     default = expr.default
-    if vals.dtype.kind in "iuf":
-        total = np.einsum("bqk,bk->bq", sel.astype(np.float64), vals.astype(np.float64))
-        out = total / np.maximum(width, 1)
-        if not np.isfinite(out).all():
-            raise RaspValueError(f"aggregate '{expr.name}' averages to a number too large to represent", pos=expr.pos)
-        if empty.any():
-            fill = 0 if default is None else default
-            if _kind_of(fill) == "str":
-                raise _default_mismatch(expr, fill)
-            out = np.where(empty, fill, out)
-            if vals.dtype.kind in "iu" and _kind_of(fill) in ("int", "bool") and (width <= 1).all():
-                return out.astype(np.int64)
-        if vals.dtype.kind in "iu" and (width <= 1).all():
-            return out.astype(np.int64)
-        return out
+    if vals.dtype.kind in "iufO":
+        return _aggregate_numbers(expr, sel, vals, width)
     # Categorical values: a lone selected value, or several copies of one value.
     first = np.take_along_axis(vals, sel.argmax(axis=-1), axis=1)
     agree = (vals[:, None, :] == first[:, :, None]) | ~sel
@@ -347,6 +369,41 @@ def _aggregate(expr: Aggregate, sel: np.ndarray, vals: np.ndarray) -> np.ndarray
     if (_kind_of(default) == "str") != (vals.dtype.kind == "U"):
         raise _default_mismatch(expr, default)
     return np.where(empty, np.array(default, dtype=vals.dtype if vals.dtype.kind != "U" else str), first)
+
+
+def _aggregate_numbers(expr: Aggregate, sel: np.ndarray, vals: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Numeric aggregate with the reference's types, position by position.
+
+    A lone selected value keeps its own type, a mean of several is a float, and an
+    empty selection gives the default as written (0 when none is given). So each
+    position's type depends only on its own input, and batches agree with single runs.
+    """
+    fill = 0 if expr.default is None else expr.default
+    if _kind_of(fill) == "str":
+        raise _default_mismatch(expr, fill)
+    numbers = vals.astype(np.float64)
+    mean = np.einsum("bqk,bk->bq", sel.astype(np.float64), numbers) / np.maximum(width, 1)
+    if not np.isfinite(mean).all():
+        raise RaspValueError(f"aggregate '{expr.name}' averages to a number too large to represent", pos=expr.pos)
+    lone = np.take_along_axis(vals, sel.argmax(axis=-1), axis=1)
+    empty, several = width == 0, width > 1
+    if vals.dtype.kind in "iu":
+        lone_int = np.ones(lone.shape, dtype=bool)
+    elif vals.dtype.kind == "f":
+        lone_int = np.zeros(lone.shape, dtype=bool)
+    else:
+        lone_int = np.vectorize(lambda v: not isinstance(v, float), otypes=[bool])(lone)
+    fill_int = _kind_of(fill) in ("int", "bool")
+    is_int = np.where(empty, fill_int, ~several & lone_int)
+    if is_int.all():
+        return np.where(empty, int(fill), lone).astype(np.int64)
+    floats = np.where(several, mean, np.where(empty, float(fill), lone.astype(np.float64)))
+    if not is_int.any():
+        return floats
+    out = floats.astype(object)
+    whole = np.where(empty, int(fill), lone)[is_int]
+    out[is_int] = [int(v) for v in whole.tolist()]
+    return out
 
 
 def _default_mismatch(expr: Aggregate, default: Any) -> RaspTypeError:

@@ -20,6 +20,10 @@ from ..errors import SourcePos
 
 _next_id = itertools.count()
 
+# How notebooks show a node: set by the view layer (`rasp.view.display`), which imports this
+# module, so the IR never imports a view.
+html_renderer: Callable[[RASPExpr], str] | None = None
+
 
 class Comparison(enum.Enum):
     """A select predicate, always read as `predicate(key, query)`."""
@@ -55,7 +59,7 @@ _COMPARISON_FUNCTIONS = {
 }
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class RASPExpr:
     """Base of every IR node. `label` is the user-facing name, set on assignment."""
 
@@ -87,11 +91,13 @@ class RASPExpr:
             self.pos = pos
         return self
 
-    def _repr_html_(self) -> str:
-        """Jupyter display: the value on the example input (`rasp.view.display.set_example`)."""
-        from ..view.display import repr_html
+    def __repr__(self) -> str:
+        kind = "selector" if isinstance(self, Selector) else "s-op"
+        return f"<{kind} {self.name}>"
 
-        return repr_html(self)
+    def _repr_html_(self) -> str | None:
+        """Jupyter display: the value on the example input (`rasp.view.display.set_example`)."""
+        return None if html_renderer is None else html_renderer(self)
 
     __hash__ = object.__hash__
 
@@ -107,7 +113,7 @@ class Selector(RASPExpr):
 # --- primitive s-ops -------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Tokens(SOp):
     """The input tokens, converted to `kind` (str, int, float or bool)."""
 
@@ -118,14 +124,14 @@ class Tokens(SOp):
         return self.label or f"tokens_{self.kind}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Indices(SOp):
     @property
     def name(self) -> str:
         return self.label or "indices"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Length(SOp):
     """The sequence length at every position (needs one attention layer to compute)."""
 
@@ -134,7 +140,7 @@ class Length(SOp):
         return self.label or "length"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Constant(SOp):
     """The same atom at every position."""
 
@@ -148,7 +154,7 @@ class Constant(SOp):
 # --- element-wise -----------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Map(SOp):
     """`fn` applied to each value of `inner`. `description` is shown in graphs and tables."""
 
@@ -164,7 +170,7 @@ class Map(SOp):
         return f"{self.description}({self.inner.name})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class SequenceMap(SOp):
     """`fn` applied position-wise to the values of several s-ops (a zipmap)."""
 
@@ -183,7 +189,7 @@ class SequenceMap(SOp):
 # --- attention ----------------------------------------------------------------------
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Select(Selector):
     """Query position q attends to key position k when predicate(keys[k], queries[q])."""
 
@@ -199,7 +205,7 @@ class Select(Selector):
         return f"select({self.keys.name}, {self.queries.name}, {self.predicate.value})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class SelectorAnd(Selector):
     left: Selector = None  # type: ignore[assignment]
     right: Selector = None  # type: ignore[assignment]
@@ -212,7 +218,7 @@ class SelectorAnd(Selector):
         return f"({self.left.name} and {self.right.name})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class SelectorOr(Selector):
     left: Selector = None  # type: ignore[assignment]
     right: Selector = None  # type: ignore[assignment]
@@ -225,7 +231,7 @@ class SelectorOr(Selector):
         return f"({self.left.name} or {self.right.name})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class SelectorNot(Selector):
     inner: Selector = None  # type: ignore[assignment]
 
@@ -237,7 +243,7 @@ class SelectorNot(Selector):
         return f"not {self.inner.name}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Aggregate(SOp):
     """Mean of the selected values; a lone selected value is returned as is.
 
@@ -257,7 +263,7 @@ class Aggregate(SOp):
         return f"aggregate({self.selector.name}, {self.sop.name})"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class SelectorWidth(SOp):
     """The number of key positions each query position selects."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import SourcePos
+from ..errors import RaspWarning, SourcePos
 
 
 @dataclass
@@ -143,3 +143,4 @@ class ForLoop(Node):
 @dataclass
 class Module(Node):
     statements: list[Node]
+    warnings: list[RaspWarning] = field(default_factory=list)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from ..errors import (
     RaspRecursionError,
     RaspTypeError,
     RaspValueError,
+    RaspWarning,
     SourcePos,
 )
 from ..files import read_text
@@ -41,6 +42,7 @@ from .operators import (
     unary,
 )
 from .parser import parse
+from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
 # Work one top-level statement may do: loop iterations, comprehension items and function
@@ -61,71 +63,9 @@ def stdlib_dir() -> Path:
         return Path(__file__).resolve().parents[2] / STDLIB_DIR_NAME
 
 
-# --- runtime values -------------------------------------------------------------------
-
-
-@dataclass(eq=False)
-class Function:
-    """A RASP function (from `def` or `lambda`), closing over its defining environment."""
-
-    name: str
-    params: list[str]
-    body: list[ast.Node] | ast.Node
-    env: Environment
-    pos: SourcePos | None = None
-
-    def __str__(self) -> str:
-        return f"function {self.name}({', '.join(self.params)})"
-
-
-@dataclass(eq=False)
-class Builtin:
-    name: str
-    fn: Callable[..., Any]
-    min_args: int
-    max_args: int
-    signature: str
-    doc: str = ""
-
-    def __str__(self) -> str:
-        return f"builtin {self.signature}"
-
-
 class _ReturnSignal(Exception):
     def __init__(self, value: Any):
         self.value = value
-
-
-@dataclass
-class Environment:
-    variables: dict[str, Any] = field(default_factory=dict)
-    parent: Environment | None = None
-
-    def lookup(self, name: str) -> Any:
-        env: Environment | None = self
-        while env is not None:
-            if name in env.variables:
-                return env.variables[name]
-            env = env.parent
-        raise KeyError(name)
-
-    def has(self, name: str) -> bool:
-        try:
-            self.lookup(name)
-        except KeyError:
-            return False
-        return True
-
-    def all_names(self) -> list[str]:
-        names: dict[str, None] = {}
-        env: Environment | None = self
-        while env is not None:
-            names.update(dict.fromkeys(env.variables))
-            env = env.parent
-        return list(names)
-
-    def child(self) -> Environment:
-        return Environment(parent=self)
 
 
 @dataclass
@@ -138,7 +78,7 @@ class Result:
 
 
 # Names users may not rebind (`tokens` stays reassignable, as in the reference).
-RESERVED = {"indices", "length", "tokens_str", "tokens_int", "tokens_float", "tokens_bool", "True", "False"}
+RESERVED = {"indices", "length", "tokens_asis", "tokens_str", "tokens_int", "tokens_float", "tokens_bool", "True", "False"}
 
 
 class Interpreter:
@@ -149,6 +89,7 @@ class Interpreter:
         self._steps: int | None = None  # work done by the current top-level statement
         self._loading: list[Path] = []
         self._loaded_stdlib = False
+        self.warnings: list[RaspWarning] = []  # from every source run, for the caller to show
         if load_stdlib:
             self.load_stdlib()
 
@@ -176,6 +117,7 @@ class Interpreter:
 
     def run_source(self, source: str, filename: str | None = None, env: Environment | None = None) -> list[Result]:
         module = guarded(lambda: parse(source, filename))
+        self.warnings.extend(module.warnings)
         return self.run_statements(module.statements, env or self.globals)
 
     def run_statements(self, statements: list[ast.Node], env: Environment) -> list[Result]:
@@ -553,6 +495,15 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
             return interp.call(func, list(sops), pos)
         return lift(interp.call_elementwise(func, pos), list(sops), func.name, pos)
 
+    def draw(expr: Any, example: Any, *, pos: SourcePos | None) -> Any:
+        # The reference's `draw(expr, "input")`: here it writes NAME.svg (or NAME-2.svg, ...
+        # so no earlier file is replaced) with rasp's own drawing.
+        if not isinstance(expr, RASPExpr):
+            raise RaspTypeError(f"draw expects an s-op or selector first, got a {type_name(expr)}", pos=pos)
+        from ..view.draw import draw_to_new_file
+
+        return f"wrote {draw_to_new_file(expr, example)}"
+
     def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
         return Builtin(name, fn, lo, hi, sig, doc)
 
@@ -561,6 +512,7 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         "tokens_int": Tokens(kind="int"),
         "tokens_float": Tokens(kind="float"),
         "tokens_bool": Tokens(kind="bool"),
+        "tokens_asis": Tokens(kind="asis"),
         "indices": Indices(),
         "length": Length(),
         "True": True,
@@ -578,6 +530,8 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         builtin("round", lambda x, *, pos: round_value(x, pos), 1, 1, "round(x)", "round to the nearest integer"),
         builtin("indicator", lambda x, *, pos: indicator(x, pos), 1, 1, "indicator(sop)", "1 where true, else 0"),
         builtin("map", map_, 2, 8, "map(function, sop, ...)", "apply a function to each position"),
+        builtin("draw", draw, 2, 2, "draw(sop, input)",
+                "draw the computation graph on an input to NAME.svg (Graphviz)"),
     ]
     values.update({b.name: b for b in builtins})
     return values

@@ -25,6 +25,7 @@ from ..ir.sops import (
     SequenceMap,
     SOp,
 )
+from .values import Builtin, Function
 
 ATOM_TYPES = (int, float, str, bool)
 
@@ -39,8 +40,6 @@ def is_atom(v: Any) -> bool:
 
 
 def type_name(v: Any) -> str:
-    from .interpreter import Builtin, Function
-
     if isinstance(v, SOp):
         return "s-op"
     if isinstance(v, Selector):
@@ -123,7 +122,13 @@ def _add(a: Any, b: Any) -> Any:
 
 def _multiply(a: Any, b: Any) -> Any:
     if isinstance(a, str) or isinstance(b, str):
-        raise TypeError(f"cannot multiply {type_name(a)} by {type_name(b)}")
+        # A string times a whole number repeats it, as in the reference ("a" * 2 == "aa").
+        text, times = (a, b) if isinstance(a, str) else (b, a)
+        if not isinstance(times, int) or isinstance(times, (str, bool)):
+            raise TypeError(f"cannot multiply {type_name(a)} by {type_name(b)}")
+        if len(text) * max(times, 0) > MAX_STRING_LENGTH:
+            raise RaspValueError(f"string too long: repeating gives {len(text) * times:,} characters; the limit is {MAX_STRING_LENGTH:,}")
+        return text * times
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
         raise RaspValueError(f"number too large: the product has over {MAX_INT_BITS} bits")
     return a * b

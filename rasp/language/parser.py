@@ -15,7 +15,7 @@ from lark.exceptions import (
     VisitError,
 )
 
-from ..errors import RaspError, RaspRecursionError, RaspSyntaxError, SourcePos
+from ..errors import RaspError, RaspRecursionError, RaspSyntaxError, RaspWarning, SourcePos
 from . import ast
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
@@ -174,6 +174,7 @@ class _ToAst(Transformer):
         super().__init__()
         self.filename = filename
         self.lines = lines
+        self.warnings: list[RaspWarning] = []
 
     def _p(self, meta) -> SourcePos:
         if getattr(meta, "empty", True):
@@ -185,7 +186,7 @@ class _ToAst(Transformer):
 
     # statements
     def start(self, meta, stmts):
-        return ast.Module(self._p(meta), list(stmts))
+        return ast.Module(self._p(meta), list(stmts), self.warnings)
 
     def assign(self, meta, children):
         names, values = children
@@ -223,7 +224,22 @@ class _ToAst(Transformer):
 
     def ternary(self, meta, children):
         then, cond, otherwise = children
-        return ast.Ternary(self._p(meta), then, cond, otherwise)
+        node = ast.Ternary(self._p(meta), then, cond, otherwise)
+        if isinstance(otherwise, ast.Ternary) and self._follows_else(otherwise.pos):
+            self.warnings.append(RaspWarning(
+                "unbracketed chain of 'if ... else': rasp reads 'a if c1 else b if c2 else d' as "
+                "'a if c1 else (b if c2 else d)' (as Python does), but the reference interpreter "
+                "reads it as '(a if c1 else b) if c2 else d'",
+                pos=node.pos,
+                hint="add brackets to say which one you mean",
+            ))
+        return node
+
+    def _follows_else(self, pos: SourcePos) -> bool:
+        """Whether the text just before `pos` is the keyword `else` (not a bracket)."""
+        first = max(0, pos.line - 4)  # `else` and the next branch are rarely further apart
+        before = "\n".join(self.lines[first : pos.line - 1] + [self.lines[pos.line - 1][: pos.column - 1]])
+        return re.search(r"\belse\s*$", before) is not None
 
     def binop(self, meta, children):
         left, op, right = children

@@ -25,6 +25,11 @@ class Program:
         self._default_output = sops[-1].name if sops else None
 
     @property
+    def warnings(self) -> list:
+        """RaspWarnings from parsing the program (e.g. an unbracketed chain of ternaries)."""
+        return list(self.interpreter.warnings)
+
+    @property
     def env(self):
         return self.interpreter.globals
 
@@ -64,6 +69,18 @@ class Program:
         from ..ir.analysis import analyse
 
         return analyse(self.sop(output))
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter display: the output's computation graph on the notebook example (Graphviz)."""
+        if self._default_output is None:
+            return None
+        from ..view.display import get_example
+        from ..view.draw import render
+
+        try:
+            return render(self.output, get_example(), "svg").decode("utf-8")
+        except Exception:  # noqa: BLE001 - no Graphviz: Jupyter falls back to the repr
+            return None
 
     def __repr__(self) -> str:
         out = self._default_output or "-"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..ir import sops
 from ..ir.sops import RASPExpr, Selector
 
 
@@ -12,8 +13,7 @@ def format_atom(v: Any) -> str:
     if isinstance(v, bool):
         return "T" if v else "F"
     if isinstance(v, float):
-        r = round(v, 3)
-        return str(int(r)) if r == int(r) and abs(r) < 1e15 and v == int(v) else str(r)
+        return str(round(v, 3))  # as the reference prints: 1.0 stays "1.0", an int 1 is "1"
     return str(v)
 
 
@@ -35,6 +35,15 @@ def format_sequence(values: list[Any]) -> str:
     else:
         body = "[" + ", ".join(format_atom(v) for v in values) + "]"
     return f"{body} ({value_type(values)})"
+
+
+def format_aligned(tokens: list[Any], values: list[Any]) -> str:
+    """Each value under its input token (the reference's `full seq display on`)."""
+    top = [format_atom(t) for t in tokens]
+    bottom = [format_atom(v) for v in values]
+    widths = [max(len(a), len(b)) for a, b in zip(top, bottom)]
+    row = lambda cells: " ".join(c.rjust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return f"{row(top)}\n{row(bottom)}  ({value_type(values)})"
 
 
 def format_selector(matrix: list[list[bool]], tokens: list[Any] | None = None) -> str:
@@ -66,7 +75,7 @@ def format_value(v: Any) -> str:
     if isinstance(v, bool):
         return "True" if v else "False"
     if isinstance(v, float):
-        return format_atom(v) if v != int(v) else str(v)
+        return format_atom(v)
     if isinstance(v, RASPExpr):
         kind = "selector" if isinstance(v, Selector) else "s-op"
         return f"{kind}: {v.name}"
@@ -110,17 +119,24 @@ def get_example() -> Any:
     return _example
 
 
+SELECTED_COLOR = "#f4a582"
+
+
 def selector_html(title: str, tokens: list[Any], matrix: list[list[bool]]) -> str:
-    """A selector as an HTML 0/1 matrix: rows are queries, columns keys."""
+    """A selector as a coloured HTML 0/1 matrix: a row per query, a column per key, both labelled."""
     esc = html.escape
-    head = "".join(f"<th>{esc(format_atom(t))}</th>" for t in tokens)
+    head = "".join(f'<th title="key {i}">{esc(format_atom(t))}</th>' for i, t in enumerate(tokens))
     body = "".join(
-        f"<tr><th>{esc(format_atom(q))}</th>"
-        + "".join(f"<td>{'1' if b else '0'}</td>" for b in row)
+        f'<tr><th title="query {i}">{esc(format_atom(q))}</th>'
+        + "".join(
+            f'<td style="background:{SELECTED_COLOR}">1</td>' if b else '<td style="color:#bbbbbb">0</td>'
+            for b in row
+        )
         + "</tr>"
-        for q, row in zip(tokens, matrix)
+        for i, (q, row) in enumerate(zip(tokens, matrix))
     )
-    return f"<table><caption>{esc(title)}</caption><tr><th></th>{head}</tr>{body}</table>"
+    corner = '<th style="font-weight:normal">query \\ key</th>'
+    return f"<table><caption>{esc(title)}</caption><tr>{corner}{head}</tr>{body}</table>"
 
 
 def repr_html(expr: RASPExpr, example: Any = None) -> str:
@@ -152,3 +168,6 @@ def _error_html(expr: Any, e: BaseException) -> str:
         f'<div class="rasp-error"><b>{html.escape(str(name))}</b>: cannot show a value'
         f"<pre>{html.escape(text)}</pre></div>"
     )
+
+
+sops.html_renderer = repr_html  # s-ops and selectors show as these tables in notebooks

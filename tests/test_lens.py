@@ -1,0 +1,69 @@
+"""Export to TransformerLens (a TransformerBridge with TL 4, a HookedTransformer with TL 3):
+the exported model gives the compiled model's logits and attention patterns.
+
+TransformerLens is an optional extra, too big for every `make test`; `.ci/run` installs it
+and runs this file in a step of its own.
+"""
+
+import pytest
+
+import rasp
+
+pytest.importorskip("torch")
+transformer_lens = pytest.importorskip("transformer_lens")
+
+from rasp.compiler.lens import transformer_lens_major  # noqa: E402
+
+PROGRAMS = {
+    # name: (vocab, max_len, causal) -- attention only, MLPs, several heads per layer, causal masking
+    "reverse": ("abc", 6, False),
+    "sort_tokens": ("abc", 6, False),
+    "dyck1": ("()", 8, False),
+}
+
+
+@pytest.fixture(scope="module")
+def stdlib():
+    return rasp.from_source("x = 1;")
+
+
+def _inputs(vocab: str, max_len: int) -> list[str]:
+    import random
+
+    rng = random.Random(11)
+    return ["".join(rng.choice(vocab) for _ in range(rng.randint(1, max_len))) for _ in range(6)]
+
+
+@pytest.mark.parametrize("name", sorted(PROGRAMS))
+def test_export_matches_logits_and_attention_patterns(stdlib, name):
+    import torch
+
+    vocab, max_len, causal = PROGRAMS[name]
+    model = rasp.compile(stdlib[name], vocab=vocab, max_len=max_len, causal=causal)
+    lens = model.to_transformer_lens()
+    expected = "TransformerBridge" if transformer_lens_major() >= 4 else "HookedTransformer"
+    assert type(lens).__name__ == expected
+    for raw in _inputs(vocab, max_len):
+        ids = model.encode([raw])
+        ours = model.run_with_cache(raw)
+        logits, cache = lens.run_with_cache(ids)
+        assert torch.allclose(logits, ours["output"], atol=1e-9), raw
+        patterns = [f"blocks.{i}.attn.hook_pattern" for i in range(model.module.cfg.n_layers)]
+        # every activation under the same hook name: patterns, embeddings, residual snapshots
+        for key in patterns + [k for k in ours if k != "output"]:
+            assert torch.allclose(cache[key], ours[key], atol=1e-9), (raw, key)
+
+
+def test_causal_model_exports_with_its_mask(stdlib):
+    import torch
+
+    prog = rasp.from_source("x = aggregate(select(indices, indices, <=), indicator(tokens == \"a\"));")
+    model = rasp.compile(prog, vocab="ab", max_len=5, causal=True)
+    lens = model.to_transformer_lens()
+    for raw in ["abba", "b", "aabab"]:
+        ids = model.encode([raw])
+        logits, cache = lens.run_with_cache(ids)
+        pattern = cache["blocks.0.attn.hook_pattern"]
+        n = ids.shape[1]
+        assert torch.all(pattern[..., torch.ones(n, n, dtype=torch.bool).triu(1)] == 0)
+        assert torch.allclose(logits, model.module(ids), atol=1e-9)
