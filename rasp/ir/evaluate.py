@@ -231,8 +231,9 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
         if kind == "int":
             if raw.dtype.kind in "fO":
                 numbers = raw.astype(np.float64)
-                if not np.all(numbers == np.round(numbers)):
-                    raise ValueError("non-integer number")
+                whole = numbers == np.round(numbers)
+                if not whole.all():
+                    raise ValueError(_native(raw[~whole][0]))
             return raw.astype(np.int64)
         if kind == "float":
             return raw.astype(np.float64)
