@@ -38,7 +38,8 @@ CASES = {
     ]),
     "translate": ("french", [
         (["the", "cat", "sees", "a", "dog"], ["le", "chat", "voit", "un", "chien"]),
-        (["the", "robot", "eats"], ["le", "?", "mange"]),
+        (["the", "robot", "eats"], ["le", "robot", "mange"]),  # unknown words pass through
+        (["she", "does", "not", "see", "him"], ["elle", "ne", "le", "voit", "pas"]),
     ]),
 }
 
@@ -73,7 +74,7 @@ def test_program_secondary_outputs():
 @pytest.mark.parametrize(
     "stem,layers,heads",
     [("reverse", 2, 1), ("hist", 1, 1), ("sort", 2, 1), ("sort_by_most_freq", 3, 2), ("dyck1", 2, 1),
-     ("shift", 1, 1), ("count_a", 1, 1), ("translate", 0, 0)],
+     ("shift", 1, 1), ("count_a", 1, 1), ("translate", 6, 7)],
 )
 def test_program_layers(stem, layers, heads):
     report = rasp.load(PROGRAMS / f"{stem}.rasp").layers()
