@@ -48,6 +48,8 @@ CASES = {
     "translate": ("french", [
         (["the", "cat", "sees", "a", "dog"], ["le", "chat", "voit", "un", "chien"]),
         (["the", "dog", "of", "the", "teacher", "sleeps"], ["le", "chien", "du", "_", "professeur", "dort"]),
+        (["the", "robot", "eats"], ["le", "robot", "mange"]),  # unknown words pass through
+        (["she", "does", "not", "see", "him"], ["elle", "ne", "le", "voit", "pas"]),
     ]),
 }
 
