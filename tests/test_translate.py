@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import rasp
+from rasp.eval import read_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = ROOT / "programs" / "translate.rasp"
@@ -33,13 +34,8 @@ NEW_SENTENCES = [
 
 
 def read_pairs(path):
-    """(english words, french words) per example line; '#' lines and blank lines skipped."""
-    pairs = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            english, french = line.split("\t")
-            pairs.append((english.split(" "), french.split(" ")))
-    return pairs
+    """(english words, french words) per example, read by `rasp eval`'s corpus reader."""
+    return [(list(e.words), list(e.expected)) for e in read_corpus(str(path))]
 
 
 def without_filler(output):
