@@ -16,8 +16,9 @@ import numpy as np
 from ..ir.evaluate import _convert_tokens, token_array
 from ..ir.sops import Tokens
 from .allocate import Allocation
-from .blocks import MLP, Blocks, Head
+from .blocks import Blocks, Head
 from .layout import BOS, ONE, ResidualLayout
+from .mlps import MLP
 
 # Score of one satisfied atom. Unselected keys trail by SCALE, BOS by SCALE/2:
 # their softmax weights, e^-50 and below, vanish next to float64 precision.

@@ -16,8 +16,9 @@ from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
-from .blocks import Blocks, cleaning_mlp, lower
+from .blocks import Blocks, lower
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
+from .mlps import cleaning_mlp
 from .valueset import infer_value_sets
 
 
