@@ -67,6 +67,8 @@ class Atom:
     query: Space | None
     key: Space | None
     table: np.ndarray
+    # how many satisfied atoms a full score counts as (0 for the parts of a numeric equality)
+    count: int = 1
 
 
 @dataclass(eq=False)
@@ -107,6 +109,9 @@ class Blocks:
 
 # --- lowering ---------------------------------------------------------------------------------
 
+# Below this estimated table width, selects compare one-hot codes (no extra layer).
+NUMERIC_SELECT_MIN = 512
+
 Literal = tuple[Selector, bool]  # a selector (on one pair of leaves), negated or not
 
 
@@ -119,6 +124,7 @@ class Lowering:
         self.position_spaces: list[Space] = []
         self.heads: list[Head] = []
         self.mlps: list[MLP] = []
+        self.numeric_choice: dict[int, bool] = {}
 
     # -- spaces ----------------------------------------------------------------------------
 
@@ -141,7 +147,7 @@ class Lowering:
                 return self.spaces[key]
         per_position = self.vs.per_position[expr.id]
         if isinstance(expr, (Tokens, Constant, Indices)):
-            space = self.new_space(expr, expr.name, True, per_position)
+            space = self.new_space(expr, expr.name, want, per_position)
             embedded = self.position_spaces if isinstance(expr, Indices) else self.token_spaces
             embedded.append(space)
         elif isinstance(expr, Aggregate) and want == natural:
@@ -205,15 +211,88 @@ class Lowering:
     def atoms(self, literals: tuple[Literal, ...]) -> list[Atom]:
         """Score atoms for a conjunction of literals, merged per (query, key) pair of leaves."""
         groups: dict[tuple, np.ndarray] = {}
+        numeric: list[Atom] = []
         for selector, negated in literals:
-            pair = self._pair(_selects(selector)[0])
+            if isinstance(selector, Select) and not negated and self._numeric_equality(selector):
+                numeric += self._numeric_atoms(selector)
+                continue
+            pair = self._categorical_pair(_selects(selector)[0])
             table = self._table(selector, *pair)
             table = ~table if negated else table
             groups[pair] = groups[pair] & table if pair in groups else table
-        return [Atom(q, k, t.astype(np.float64)) for (q, k), t in groups.items()]
+        return [Atom(q, k, t.astype(np.float64)) for (q, k), t in groups.items()] + numeric
 
     def _pair(self, select: Select) -> tuple[Space | None, Space | None]:
+        if self._numeric_equality(select):
+            return self.space(select.queries, categorical=False), self.space(select.keys, categorical=False)
+        return self._categorical_pair(select)
+
+    def _categorical_pair(self, select: Select) -> tuple[Space | None, Space | None]:
         return self.single_leaf(select.queries, False)[0], self.single_leaf(select.keys, False)[0]
+
+    # -- numeric equality: select(k, q, ==) scored -(k - q)^2, with no table over values -------
+
+    def _numeric_equality(self, select: Select) -> bool:
+        """Whether to compare numbers directly rather than one-hot codes.
+
+        One-hot codes cost a table over the query's input combinations (for
+        `length - indices - 1`, every (length, index) pair) and a dimension per
+        value; the numeric form costs the squares of both sides, an MLP layer
+        more at worst. It is chosen where the tables would be much wider.
+        """
+        if select.id in self.numeric_choice:
+            return self.numeric_choice[select.id]
+        choice = False
+        if select.predicate is Comparison.EQ:
+            q_values, k_values = self.vs.values(select.queries), self.vs.values(select.keys)
+            if q_values and k_values and all(is_number(v) for v in q_values + k_values):
+                table_cost = self._table_cost(select.queries) + self._table_cost(select.keys)
+                numeric_cost = 4 * (len(q_values) + len(k_values))
+                choice = table_cost > max(NUMERIC_SELECT_MIN, 2 * numeric_cost)
+        self.numeric_choice[select.id] = choice
+        return choice
+
+    def _table_cost(self, expr: SOp) -> int:
+        """Roughly, the width that reading `expr` one-hot in attention costs."""
+        width = len(self.vs.values(expr))
+        if isinstance(expr, (Tokens, Indices, Constant)) or any(k in self.spaces for k in ((expr.id, True), (expr.id, False))):
+            return width
+        leaves = self.tree(expr).leaves()
+        if len(leaves) == 1 and leaves[0].categorical:
+            return width
+        return width + combinations(leaves)
+
+    def _numeric_atoms(self, select: Select) -> list[Atom]:
+        """Score SCALE * (1 - (k - q)^2 / gap^2): a full SCALE where k == q, at most 0
+        elsewhere, since distinct values are at least `gap` apart."""
+        q, k = self._pair(select)
+        values = sorted({float(v) for v in self.vs.values(select.queries) + self.vs.values(select.keys)})
+        gap = min(np.diff(values), default=1.0)
+        lam = 1.0 / gap**2
+        return [
+            Atom(q, k, np.array([[2 * lam]]), count=0),
+            Atom(self._square(select.queries, q), None, np.array([[-lam]]), count=0),
+            Atom(None, self._square(select.keys, k), np.array([[-lam]]), count=0),
+            Atom(None, None, np.array([[1.0]])),
+        ]
+
+    def _square(self, expr: SOp, base: Space) -> Space:
+        """A numeric space holding expr^2: embedded for indices, else an MLP from expr's
+        inputs when that is narrow, or from `base` (one layer later)."""
+        key = (expr.id, "square")
+        if key in self.spaces:
+            return self.spaces[key]
+        per_position = tuple(frozenset(v * v for v in s) for s in self.vs.per_position[expr.id])
+        out = self.new_space(expr, f"{expr.name}^2", False, per_position)
+        if isinstance(expr, Indices):
+            self.position_spaces.append(out)
+        else:
+            tree = self.tree(expr)
+            if combinations(tree.leaves()) > 8 * len(base.values):
+                tree = Leaf(base)
+            self.mlps.append(build_mlp(expr, Apply(expr, _square, [tree]), out))
+        self.spaces[key] = out
+        return out
 
     def _table(self, selector: Selector, q_space: Space | None, k_space: Space | None) -> np.ndarray:
         """selector[query value, key value] over the values of one (query, key) pair of leaves."""
@@ -343,6 +422,10 @@ class Lowering:
         self.heads.append(Head(expr, atoms, out, None, empty, np.zeros(1), np.ones(1), bos_selected=True))
         self.spaces[key] = out
         return out
+
+
+def _square(x: Any) -> Any:
+    return x * x
 
 
 def _at(tree: Tree, space: Space | None, value: Any) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import RaspCompileError
 from ..ir.sops import RASPExpr
 from .layout import ONE, Space
-from .trees import Apply, Leaf, Tree, reachable
+from .trees import Apply, Leaf, Tree, combinations, reachable
 from .valueset import is_number
 
 
@@ -135,7 +135,12 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
     token then), which is tried too.
     """
     leaves = tree.leaves()
+    separable = _separable_mlp(expr, tree, out, leaves)
+    if separable is not None and combinations(leaves) > SMALL_TABLE:
+        return separable
     best = _build_mlp(expr, tree, out, leaves, ())
+    if separable is not None and separable.hidden < best.hidden:
+        best = separable
     if any(not s.categorical for s in leaves):
         for space in leaves:
             if space.categorical and space.width <= DEMOTE_WIDTH and best.hidden > 2 * space.width:
@@ -147,6 +152,67 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
                     best = mlp
     return best
 
+
+def _separable_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) -> MLP | None:
+    """For a numeric output y = c + sum_j f_j(leaf_j) on every reachable input: one linear
+    form (two units) for the categorical leaves and affine f_j, and one staircase per
+    other numeric leaf, two units per change of f_j. None when y is not of that shape.
+
+    Separability is checked exactly: f_j is y with leaf j moved away from an anchor
+    input, and c + sum f_j must equal y on every reachable combination.
+    """
+    if out.categorical or len(leaves) < 2 or not any(not s.categorical for s in leaves):
+        return None
+    combos = reachable(leaves)
+    ys = [tree.evaluate(dict(zip(leaves, combo))) for combo in combos]
+    points = [(c, y) for c, y in zip(combos, ys) if y is not None]
+    if not points or not all(is_number(y) or isinstance(y, bool) for _, y in points):
+        return None
+    anchor, y0 = points[0]
+    parts: list[dict[Any, float]] = []
+    for j in range(len(leaves)):
+        part = {}
+        for v in dict.fromkeys(c[j] for c, _ in points):
+            moved = tree.evaluate(dict(zip(leaves, anchor[:j] + (v,) + anchor[j + 1 :])))
+            if not (is_number(moved) or isinstance(moved, bool)):
+                return None
+            part[v] = float(moved) - float(y0)
+        parts.append(part)
+    for combo, y in points:
+        total = float(y0) + sum(part[v] for part, v in zip(parts, combo))
+        if abs(total - float(y)) > 1e-9 * (1 + abs(float(y))):
+            return None
+    neurons = _Neurons(out)
+    form: dict[Space, np.ndarray] = {ONE: np.array([float(y0)])}
+    for space, part in zip(leaves, parts):
+        if space.categorical:
+            form = _merge(form, {space: np.array([part.get(v, 0.0) for v in space.values])})
+            continue
+        xs = sorted(part, key=float)
+        fit = _affine_fit(np.array([[float(x)] for x in xs]), np.array([part[x] for x in xs]))
+        if fit is not None:
+            form = _merge(form, {space: np.array([fit[0][0]]), ONE: np.array([fit[1]])})
+            continue
+        form = _merge(form, {ONE: np.array([part[xs[0]]])})
+        for lo, hi in zip(xs, xs[1:]):
+            step = part[hi] - part[lo]
+            if step:
+                _add_step(neurons, {space: np.array([1.0])}, float(lo), float(hi), step)
+    for sign in (1.0, -1.0):
+        neurons.add(_scaled(form, sign), np.array([sign]))
+    return neurons.build(expr)
+
+
+def _add_step(neurons: _Neurons, z_form: dict[Space, np.ndarray], lo: float, hi: float, step: Any) -> None:
+    """Two units adding `step` once the linear feature z reaches `hi`, nothing up to `lo`."""
+    slope = 1.0 / (hi - lo)
+    mid = (hi + lo) / 2
+    for shift, sign in ((0.5, 1.0), (-0.5, -1.0)):
+        neurons.add(_merge(_scaled(z_form, slope), {ONE: np.array([shift - slope * mid])}), sign * np.atleast_1d(step))
+
+
+# Up to this many input combinations, every construction is tried and the narrowest kept.
+SMALL_TABLE = 2_000
 
 # Categorical leaves up to this width may be read linearly instead of gated on.
 DEMOTE_WIDTH = 16
