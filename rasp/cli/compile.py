@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..compiler.estimate import DEFAULT_MAX_PARAMS
 from ..errors import RaspCompileError, RaspError
 from ..files import check_output
 from .args import add_out_arg, add_program_args, parse_vocab
@@ -42,6 +43,15 @@ def _program_args(p: argparse.ArgumentParser) -> None:
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
     )
+    p.add_argument(
+        "--dtype", choices=["float64", "float32", "float16", "bfloat16"], default="float64",
+        help="weight and activation type; the model is checked to stay exact in it and verified in it",
+    )
+    p.add_argument(
+        "--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
+        help=f"refuse models estimated above N parameters, before building them (default {DEFAULT_MAX_PARAMS:,})",
+    )
+    p.add_argument("--allow-large", action="store_true", help="no limit on the model's size")
 
 
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -65,9 +75,22 @@ def _compile(args: argparse.Namespace):
     prog = rasp.load(args.file)
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
-    return compile_program(
-        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse
+    options = dict(
+        causal=args.causal, output=args.sop, device=device, reuse=args.reuse, dtype=args.dtype,
+        max_params=None if args.allow_large else args.max_params,
     )
+    if args.json:
+        return compile_program(prog, vocab, args.max_len, **options)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("compiling: {task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("starting")
+
+        def phase(name: str) -> None:
+            progress.update(task, description=name)
+
+        return compile_program(prog, vocab, args.max_len, on_phase=phase, **options)
 
 
 def _verify(model: Any, exhaustive: int, samples: int, quiet: bool):

@@ -69,7 +69,7 @@ def qk_matrix(head: Head, layout: ResidualLayout, bos: np.ndarray) -> np.ndarray
         rows = layout.dims[atom.query or ONE]
         cols = layout.dims[atom.key or ONE]
         w[np.ix_(rows, cols)] += SCALE * atom.table
-    bound = np.abs(bos @ w) @ _magnitudes(layout)  # how much BOS's own content could score a real key
+    bound = np.abs(bos @ w) @ magnitudes(layout)  # how much BOS's own content could score a real key
     b, one = layout.dims[BOS][0], layout.dims[ONE][0]
     w[:, b] -= w @ bos  # cancel what BOS's content would score ...
     n = sum(atom.count for atom in head.atoms)
@@ -133,7 +133,7 @@ def assemble(blocks: Blocks, alloc: Allocation, layout: ResidualLayout, vocab: l
     return weights
 
 
-def _magnitudes(layout: ResidualLayout) -> np.ndarray:
+def magnitudes(layout: ResidualLayout) -> np.ndarray:
     """The largest absolute value each residual dimension can hold."""
     out = np.ones(layout.d_model)
     for space, dims in layout.dims.items():

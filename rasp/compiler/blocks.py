@@ -41,17 +41,17 @@ from ..ir.sops import (
     Tokens,
 )
 from .layout import Space
-from .mlps import MLP, affine_1d, build_mlp
+from .mlps import DEMOTE_WIDTH, MLP, affine_1d, build_mlp
 from .trees import Apply, Const, Leaf, Tree, combinations
 from .valueset import (
     ALWAYS,
     MAX_VALUES,
-    MAYBE,
     NEVER,
     ValueSets,
     aggregate_default,
     is_number,
     value_key,
+    width_sets,
 )
 
 # --- blocks -----------------------------------------------------------------------------------
@@ -109,8 +109,11 @@ class Blocks:
 
 # --- lowering ---------------------------------------------------------------------------------
 
+# Fused element-wise tables beyond this many input combinations are split where that shrinks them.
+FUSE_BUDGET = 16_384
+
 # Below this estimated table width, selects compare one-hot codes (no extra layer).
-NUMERIC_SELECT_MIN = 512
+NUMERIC_SELECT_MIN = 2_048
 
 Literal = tuple[Selector, bool]  # a selector (on one pair of leaves), negated or not
 
@@ -172,6 +175,9 @@ class Lowering:
         """`expr` as a function of residual spaces, fusing maps and width decoding."""
         if isinstance(expr, Constant):
             return Const(expr.value)
+        if isinstance(expr, Indices) and self.vs.max_len > DEMOTE_WIDTH:
+            # MLPs read long positions as a number: a staircase along it, not a case per position
+            return Leaf(self.space(expr, categorical=False))
         for key in ((expr.id, True), (expr.id, False)):
             if key in self.spaces:  # computed already: reading it is cheaper than refusing
                 return Leaf(self.spaces[key])
@@ -182,7 +188,21 @@ class Lowering:
         return Leaf(self.space(expr))
 
     def _within_budget(self, node: Apply) -> Tree:
-        """Stop fusing when the fused table would get too large: materialise big children."""
+        """Stop fusing when the fused table would get large: materialise the sub-expressions
+        that shrink it most (`tokens in [...]` over 300 words is 2 values, not 300), at the
+        cost of one more MLP layer; past MAX_VALUES, materialise whatever it takes."""
+        while combinations(node.leaves()) > FUSE_BUDGET:
+            best: tuple[float, Apply, int] | None = None
+            for parent in [node, *(t for t in node.subtrees() if isinstance(t, Apply))]:
+                for i, child in enumerate(parent.args):
+                    if isinstance(child, Apply):
+                        gain = combinations(child.leaves()) / max(1, len(self.vs.values(child.expr)))
+                        if gain > 2 and (best is None or gain > best[0]):
+                            best = (gain, parent, i)
+            if best is None:
+                break
+            _, parent, i = best
+            parent.args[i] = Leaf(self.space(parent.args[i].expr))
         while combinations(node.leaves()) > MAX_VALUES and any(isinstance(a, Apply) for a in node.args):
             biggest = max(
                 (i for i, a in enumerate(node.args) if isinstance(a, Apply)),
@@ -245,10 +265,13 @@ class Lowering:
         choice = False
         if select.predicate is Comparison.EQ:
             q_values, k_values = self.vs.values(select.queries), self.vs.values(select.keys)
-            if q_values and k_values and all(is_number(v) for v in q_values + k_values):
-                table_cost = self._table_cost(select.queries) + self._table_cost(select.keys)
+            many = len(q_values) > DEMOTE_WIDTH  # few values: one-hot codes are cheap anyway
+            if many and k_values and all(is_number(v) for v in q_values + k_values):
+                table_cost = self._table_cost(select.queries)
+                if select.keys is not select.queries:
+                    table_cost += self._table_cost(select.keys)
                 numeric_cost = 4 * (len(q_values) + len(k_values))
-                choice = table_cost > max(NUMERIC_SELECT_MIN, 2 * numeric_cost)
+                choice = table_cost > max(NUMERIC_SELECT_MIN, 4 * numeric_cost)
         self.numeric_choice[select.id] = choice
         return choice
 
@@ -407,15 +430,7 @@ class Lowering:
         key = ("width", tuple((sel.id, neg) for sel, neg in term))
         if key in self.spaces:
             return self.spaces[key]
-        states = self._term_states(term)
-        per_position = []
-        for p in range(self.vs.max_len):
-            widths = set()
-            for length in range(p + 1, self.vs.max_len + 1):
-                row = states[p, :length]
-                always, maybe = int((row == ALWAYS).sum()), int((row == MAYBE).sum())
-                widths.update(range(always, always + maybe + 1))
-            per_position.append(frozenset(1 / (w + 1) for w in widths))
+        per_position = [frozenset(1 / (w + 1) for w in widths) for widths in width_sets(self._term_states(term))]
         out = self.new_space(None, name, False, per_position)
         atoms = self.atoms(term)
         empty = np.zeros((0, 1))

@@ -135,7 +135,7 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
     token then), which is tried too.
     """
     leaves = tree.leaves()
-    separable = _separable_mlp(expr, tree, out, leaves)
+    separable = _separable_mlp(expr, tree, out, leaves) or _gated_sum_mlp(expr, tree, out, leaves)
     if separable is not None and combinations(leaves) > SMALL_TABLE:
         return separable
     best = _build_mlp(expr, tree, out, leaves, ())
@@ -201,6 +201,52 @@ def _separable_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) 
     for sign in (1.0, -1.0):
         neurons.add(_scaled(form, sign), np.array([sign]))
     return neurons.build(expr)
+
+
+def _gated_sum_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) -> MLP | None:
+    """For categorical leaves: per case of the narrowest few leaves (the gates), the output
+    code as a constant plus one vector per value of each other leaf. `c if flag else d`
+    over words then costs a unit per value of c and of d, not one per (c, d) pair.
+    Tried with 0, 1, then 2 gates; None when no split is exact on every reachable input.
+    """
+    if len(leaves) < 2 or not all(s.categorical for s in leaves):
+        return None
+    combos = reachable(leaves)
+    by_width = sorted(range(len(leaves)), key=lambda j: leaves[j].width)
+    for n_gates in range(min(3, len(leaves))):
+        mlp = _gated_sum_with(expr, tree, out, leaves, sorted(by_width[:n_gates]), combos)
+        if mlp is not None:
+            return mlp
+    return None
+
+
+def _gated_sum_with(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], gates: list[int], combos: list[tuple]) -> MLP | None:
+    cases: dict[tuple, list[tuple[tuple, Any]]] = {}
+    for combo in combos:
+        y = tree.evaluate(dict(zip(leaves, combo)))
+        if y is not None:
+            cases.setdefault(tuple(combo[g] for g in gates), []).append((combo, y))
+    others = [j for j in range(len(leaves)) if j not in gates]
+    neurons = _Neurons(out)
+    for case, points in cases.items():
+        anchor, y0 = points[0]
+        base = out.encode(y0)
+        parts: dict[tuple[int, Any], np.ndarray] = {}
+        for j in others:
+            for v in dict.fromkeys(c[j] for c, _ in points):
+                moved = tree.evaluate(dict(zip(leaves, anchor[:j] + (v,) + anchor[j + 1 :])))
+                if moved is None or (not out.categorical and not is_number(moved)):
+                    return None
+                parts[(j, v)] = out.encode(moved) - base
+        for combo, y in points:
+            total = base + sum((parts[(j, combo[j])] for j in others), np.zeros(out.width))
+            if np.abs(total - out.encode(y)).max() > 1e-9:
+                return None
+        gate = _gate([leaves[g] for g in gates], case)
+        neurons.add(_merge({ONE: np.ones(1)}, gate), base)
+        for (j, v), vec in parts.items():
+            neurons.add(_merge({leaves[j]: leaves[j].encode(v)}, gate), vec)
+    return neurons.build(expr) if cases else None
 
 
 def _add_step(neurons: _Neurons, z_form: dict[Space, np.ndarray], lo: float, hi: float, step: Any) -> None:

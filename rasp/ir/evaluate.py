@@ -54,12 +54,30 @@ def tokenize(raw: Input) -> list[Any]:
     if len(tokens) > MAX_INPUT_LENGTH:
         raise RaspInputError(
             f"input has {len(tokens)} tokens; the limit is {MAX_INPUT_LENGTH}",
-            hint="evaluate long inputs in pieces, or raise rasp.evaluate.MAX_INPUT_LENGTH",
+            hint="evaluate long inputs in pieces, or raise rasp.ir.evaluate.MAX_INPUT_LENGTH",
         )
-    for t in tokens:
-        if not isinstance(t, (str, int, float, bool, np.generic)):
-            raise RaspInputError(f"tokens must be strings, numbers or booleans, got {t!r}")
+    if not set(map(type, tokens)) <= _PLAIN_TYPES:  # one set of types per input, not a check per token
+        for t in tokens:
+            if not isinstance(t, (str, int, float, bool, np.generic)):
+                raise RaspInputError(f"tokens must be strings, numbers or booleans, got {t!r}")
     return tokens
+
+
+_PLAIN_TYPES = {str, int, float, bool}
+_KIND_OF_TYPE = {str: "str", int: "int", float: "float", bool: "bool"}
+# Plans (topological orders) of recently evaluated programs, by output node id: built once, reused.
+_PLANS: dict[int, tuple[RASPExpr, list[RASPExpr]]] = {}
+_MAX_PLANS = 512
+
+
+def plan(expr: RASPExpr) -> list[RASPExpr]:
+    """The nodes computing `expr`, inputs first; cached, since IR nodes never change."""
+    cached = _PLANS.get(expr.id)
+    if cached is None or cached[0] is not expr:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.pop(next(iter(_PLANS)))
+        cached = _PLANS[expr.id] = (expr, topological_exprs(build_graph(expr)))
+    return cached[1]
 
 
 def evaluate(expr: RASPExpr, raw: Input) -> list[Any]:
@@ -71,7 +89,7 @@ def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
     """Evaluate on many inputs; inputs of equal length are computed together."""
     token_lists = [tokenize(r) for r in raws]
     results: list[Any] = [None] * len(token_lists)
-    order = topological_exprs(build_graph(expr))
+    order = plan(expr)
     by_length: dict[int, list[int]] = {}
     for i, toks in enumerate(token_lists):
         by_length.setdefault(len(toks), []).append(i)
@@ -88,7 +106,7 @@ def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
 
 def evaluate_trace(expr: RASPExpr, raw: Input) -> dict[RASPExpr, list[Any]]:
     """The value of every node in the program on one input (for display and drawing)."""
-    order = topological_exprs(build_graph(expr))
+    order = plan(expr)
     values = evaluate_arrays(order, [tokenize(raw)])
     return {e: values[e.id][0].tolist() for e in order}
 
@@ -96,7 +114,8 @@ def evaluate_trace(expr: RASPExpr, raw: Input) -> dict[RASPExpr, list[Any]]:
 def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
     """Equal-length token lists as one (batch, length) array of a single value type."""
     flat = [t for toks in token_lists for t in toks]
-    kinds = {_kind_of(t) for t in flat}
+    types = set(map(type, flat))  # the kinds of a few types, not of every token
+    kinds = {_KIND_OF_TYPE[t] for t in types} if types <= _PLAIN_TYPES else {_kind_of(t) for t in flat}
     if kinds <= {"bool"}:
         dtype: Any = bool
     elif kinds <= {"int", "bool"}:
