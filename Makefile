@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench lint clean
+.PHONY: setup test demo bench bench-scale lint clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
 	$(PY) bench/bench_compile.py
+
+# Long (minutes per program): compile + verify time, memory and size against max_len.
+bench-scale: $(STAMP)
+	$(PY) bench/bench_scale.py --plot bench-scale.png
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rasp tests bench

@@ -41,7 +41,7 @@ from ..ir.sops import (
     Tokens,
 )
 from .layout import Space
-from .mlps import DEMOTE_WIDTH, MLP, affine_1d, build_mlp
+from .mlps import MLP, affine_1d, build_mlp
 from .trees import Apply, Const, Leaf, Tree, combinations
 from .valueset import (
     ALWAYS,
@@ -114,6 +114,8 @@ FUSE_BUDGET = 16_384
 
 # Below this estimated table width, selects compare one-hot codes (no extra layer).
 NUMERIC_SELECT_MIN = 2_048
+# ... and only where they would be this many times wider than the numeric form (which may cost a layer).
+NUMERIC_SELECT_FACTOR = 4
 
 Literal = tuple[Selector, bool]  # a selector (on one pair of leaves), negated or not
 
@@ -175,9 +177,6 @@ class Lowering:
         """`expr` as a function of residual spaces, fusing maps and width decoding."""
         if isinstance(expr, Constant):
             return Const(expr.value)
-        if isinstance(expr, Indices) and self.vs.max_len > DEMOTE_WIDTH:
-            # MLPs read long positions as a number: a staircase along it, not a case per position
-            return Leaf(self.space(expr, categorical=False))
         for key in ((expr.id, True), (expr.id, False)):
             if key in self.spaces:  # computed already: reading it is cheaper than refusing
                 return Leaf(self.spaces[key])
@@ -265,13 +264,12 @@ class Lowering:
         choice = False
         if select.predicate is Comparison.EQ:
             q_values, k_values = self.vs.values(select.queries), self.vs.values(select.keys)
-            many = len(q_values) > DEMOTE_WIDTH  # few values: one-hot codes are cheap anyway
-            if many and k_values and all(is_number(v) for v in q_values + k_values):
+            if q_values and k_values and all(is_number(v) for v in q_values + k_values):
                 table_cost = self._table_cost(select.queries)
                 if select.keys is not select.queries:
                     table_cost += self._table_cost(select.keys)
                 numeric_cost = 4 * (len(q_values) + len(k_values))
-                choice = table_cost > max(NUMERIC_SELECT_MIN, 4 * numeric_cost)
+                choice = table_cost > max(NUMERIC_SELECT_MIN, NUMERIC_SELECT_FACTOR * numeric_cost)
         self.numeric_choice[select.id] = choice
         return choice
 

@@ -249,12 +249,15 @@ def _gated_sum_with(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space],
     return neurons.build(expr) if cases else None
 
 
-def _add_step(neurons: _Neurons, z_form: dict[Space, np.ndarray], lo: float, hi: float, step: Any) -> None:
-    """Two units adding `step` once the linear feature z reaches `hi`, nothing up to `lo`."""
+def _add_step(neurons: _Neurons, z_form: dict[Space, np.ndarray], lo: float, hi: float, step: Any,
+              gate: dict[Space, np.ndarray] | None = None) -> None:
+    """Two units adding `step` once the linear feature z reaches `hi`, nothing up to `lo`
+    (and nothing at all where `gate`, a large negative input off its case, is off)."""
     slope = 1.0 / (hi - lo)
     mid = (hi + lo) / 2
     for shift, sign in ((0.5, 1.0), (-0.5, -1.0)):
-        neurons.add(_merge(_scaled(z_form, slope), {ONE: np.array([shift - slope * mid])}), sign * np.atleast_1d(step))
+        w = _merge(_scaled(z_form, slope), {ONE: np.array([shift - slope * mid])}, gate or {})
+        neurons.add(w, sign * np.atleast_1d(step))
 
 
 # Up to this many input combinations, every construction is tried and the narrowest kept.
@@ -321,14 +324,8 @@ def _build_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], line
             step = encs[i] - encs[i - 1]
             if not np.any(step) or zs[i] - zs[i - 1] < 1e-12:
                 continue
-            slope = 1.0 / (zs[i] - zs[i - 1])
-            mid = (zs[i] + zs[i - 1]) / 2
-            big = slope * (z_max + abs(mid)) + 2
-            for shift, sign in ((0.5, 1.0), (-0.5, -1.0)):
-                w = _merge(_scaled(z_form, slope), {ONE: np.array([shift - slope * mid])})
-                if gate_count:
-                    w = _merge(w, _scaled(gate, big))
-                neurons.add(w, sign * step)
+            big = (z_max + abs(zs[i] + zs[i - 1]) / 2) / (zs[i] - zs[i - 1]) + 2
+            _add_step(neurons, z_form, zs[i - 1], zs[i], step, _scaled(gate, big) if gate_count else {})
     return neurons.build(expr)
 
 
