@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench table1 lint clean
+.PHONY: setup test demo bench bench-scale table1 lint clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,10 @@ bench: $(STAMP)
 TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
+
+# Long (minutes per program): compile + verify time, memory and size against max_len.
+bench-scale: $(STAMP)
+	$(PY) bench/bench_scale.py --plot bench-scale.png
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rasp tests bench

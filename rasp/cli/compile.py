@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..compiler.estimate import DEFAULT_MAX_PARAMS
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..files import check_output
 from .args import (
@@ -54,6 +55,15 @@ def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
     )
     p.add_argument("--no-pos", action="store_true",
                    help="no positional embeddings: positions come from causal attention to BOS (needs --causal)")
+    p.add_argument(
+        "--dtype", choices=["float64", "float32", "float16", "bfloat16"], default="float64",
+        help="weight and activation type; the model is checked to stay exact in it and verified in it",
+    )
+    p.add_argument(
+        "--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
+        help=f"refuse models estimated above N parameters, before building them (default {DEFAULT_MAX_PARAMS:,})",
+    )
+    p.add_argument("--allow-large", action="store_true", help="no limit on the model's size")
 
 
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -75,10 +85,24 @@ def _compile(args: argparse.Namespace):
     prog = load_program(args.file)
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
-    return compile_program(
-        prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse,
-        no_pos=getattr(args, "no_pos", False),
+    # trace/view/serve compile through here too, with only the common flags
+    options = dict(
+        causal=args.causal, output=args.sop, device=device, reuse=getattr(args, "reuse", True),
+        no_pos=getattr(args, "no_pos", False), dtype=getattr(args, "dtype", "float64"),
+        max_params=None if getattr(args, "allow_large", False) else getattr(args, "max_params", DEFAULT_MAX_PARAMS),
     )
+    if getattr(args, "json", False):
+        return compile_program(prog, vocab, args.max_len, **options)
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("compiling: {task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task("starting")
+
+        def phase(name: str) -> None:
+            progress.update(task, description=name)
+
+        return compile_program(prog, vocab, args.max_len, on_phase=phase, **options)
 
 
 def _verify(model: Any, exhaustive: int, samples: int, quiet: bool):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .blocks import MLP, Blocks, Head
+from .blocks import Blocks, Head
 from .layout import Space
+from .mlps import MLP
 
 
 @dataclass

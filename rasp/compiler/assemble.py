@@ -16,8 +16,9 @@ import numpy as np
 from ..ir.evaluate import _convert_tokens, token_array
 from ..ir.sops import Tokens
 from .allocate import Allocation
-from .blocks import MLP, Blocks, Head
+from .blocks import Blocks, Head
 from .layout import BOS, ONE, ResidualLayout
+from .mlps import MLP
 
 # Score of one satisfied atom. Unselected keys trail by SCALE, BOS by SCALE/2:
 # their softmax weights, e^-50 and below, vanish next to float64 precision.
@@ -54,8 +55,9 @@ def embeddings(blocks: Blocks, layout: ResidualLayout, vocab: list[Any], max_len
             w_e[i, layout.dims[space]] += space.encode(value)
     w_pos = np.zeros((max_len + 1, d))
     for space in blocks.positions:
-        for p in range(max_len):
-            w_pos[p + 1, layout.dims[space]] += space.encode(p)
+        for p in range(max_len):  # indices, or a function of them (their squares)
+            (value,) = space.per_position[p]
+            w_pos[p + 1, layout.dims[space]] += space.encode(value)
     return w_e, w_pos
 
 
@@ -67,10 +69,10 @@ def qk_matrix(head: Head, layout: ResidualLayout, bos: np.ndarray) -> np.ndarray
         rows = layout.dims[atom.query or ONE]
         cols = layout.dims[atom.key or ONE]
         w[np.ix_(rows, cols)] += SCALE * atom.table
-    bound = np.abs(bos @ w).sum()  # how much BOS's own content could score a real key
+    bound = np.abs(bos @ w) @ magnitudes(layout)  # how much BOS's own content could score a real key
     b, one = layout.dims[BOS][0], layout.dims[ONE][0]
     w[:, b] -= w @ bos  # cancel what BOS's content would score ...
-    n = len(head.atoms)
+    n = sum(atom.count for atom in head.atoms)
     w[one, b] += SCALE * (n if head.bos_selected else n - 0.5)  # ... and score it on purpose
     w[b, b] += SCALE * (n + 2) + bound  # BOS as a query attends only to itself
     return w
@@ -129,6 +131,15 @@ def assemble(blocks: Blocks, alloc: Allocation, layout: ResidualLayout, vocab: l
         weights.W_out.append(np.pad(w_out, ((0, pad), (0, 0))))
     weights.W_U[layout.dims[blocks.output], np.arange(blocks.output.width)] = 1
     return weights
+
+
+def magnitudes(layout: ResidualLayout) -> np.ndarray:
+    """The largest absolute value each residual dimension can hold."""
+    out = np.ones(layout.d_model)
+    for space, dims in layout.dims.items():
+        if not space.categorical:
+            out[dims] = np.maximum(out[dims], max(abs(float(v)) for v in space.values))
+    return out
 
 
 def _query_dims(w: np.ndarray) -> np.ndarray:

@@ -16,8 +16,7 @@ Weights are expressed per space; `model.py` places them in the residual stream.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,100 +40,19 @@ from ..ir.sops import (
     SOp,
     Tokens,
 )
-from .layout import ONE, Space
+from .layout import Space
+from .mlps import MLP, affine_1d, build_mlp
+from .trees import Apply, Const, Leaf, Tree, combinations
 from .valueset import (
     ALWAYS,
     MAX_VALUES,
-    MAYBE,
     NEVER,
     ValueSets,
     aggregate_default,
-    call,
     is_number,
     value_key,
+    width_sets,
 )
-
-# --- function trees: fused element-wise computation -----------------------------------------
-
-
-class Tree:
-    """A value computed position-wise from residual spaces (the leaves)."""
-
-    def leaves(self) -> list[Space]:
-        raise NotImplementedError
-
-    def evaluate(self, env: dict[Space, Any]) -> Any:
-        raise NotImplementedError
-
-
-@dataclass(eq=False)
-class Leaf(Tree):
-    space: Space
-
-    def leaves(self) -> list[Space]:
-        return [self.space]
-
-    def evaluate(self, env: dict[Space, Any]) -> Any:
-        return env[self.space]
-
-
-@dataclass(eq=False)
-class Const(Tree):
-    value: Any
-
-    def leaves(self) -> list[Space]:
-        return []
-
-    def evaluate(self, env: dict[Space, Any]) -> Any:
-        return self.value
-
-
-@dataclass(eq=False)
-class Apply(Tree):
-    expr: RASPExpr
-    fn: Callable[..., Any]
-    args: list[Tree]
-    memo: dict = field(default_factory=dict, repr=False)
-
-    def leaves(self) -> list[Space]:
-        return list(dict.fromkeys(s for a in self.args for s in a.leaves()))
-
-    def evaluate(self, env: dict[Any, Any]) -> Any:
-        """The value at one input; results are also stored in `env`, for sub-expressions."""
-        if self not in env:
-            args = tuple(a.evaluate(env) for a in self.args)
-            if any(a is None for a in args):
-                env[self] = None
-            else:
-                if args not in self.memo:
-                    self.memo[args] = call(self.expr, self.fn, args)
-                env[self] = self.memo[args]
-        return env[self]
-
-    def subtrees(self) -> list[Tree]:
-        out: list[Tree] = [self]
-        for a in self.args:
-            out += a.subtrees() if isinstance(a, Apply) else [a]
-        return out
-
-
-def combinations(leaves: list[Space]) -> int:
-    """An upper bound on the number of `reachable` combinations (cheap to compute)."""
-    per_position = {tuple(s.per_position[p] for s in leaves) for p in range(_positions(leaves))}
-    return sum(int(np.prod([len(x) for x in sets])) for sets in per_position) if leaves else 1
-
-
-def reachable(leaves: list[Space]) -> list[tuple]:
-    """Every combination of leaf values that can meet at one position."""
-    combos: set[tuple] = set()
-    for p in range(_positions(leaves)):
-        combos.update(itertools.product(*(s.per_position[p] for s in leaves)))
-    return sorted(combos, key=lambda c: [value_key(v) for v in c]) if leaves else [()]
-
-
-def _positions(leaves: list[Space]) -> int:
-    return max((len(s.per_position) for s in leaves), default=0)
-
 
 # --- blocks -----------------------------------------------------------------------------------
 
@@ -149,6 +67,8 @@ class Atom:
     query: Space | None
     key: Space | None
     table: np.ndarray
+    # how many satisfied atoms a full score counts as (0 for the parts of a numeric equality)
+    count: int = 1
 
 
 @dataclass(eq=False)
@@ -175,23 +95,6 @@ class Head:
         return list(dict.fromkeys(s for s in spaces if s is not None))
 
 
-@dataclass(eq=False)
-class MLP:
-    """A ReLU MLP: hidden = relu(sum of w_in[space] @ space), out = w_out.T @ hidden."""
-
-    expr: RASPExpr
-    out: Space
-    w_in: dict[Space, np.ndarray]  # space -> (hidden, space width); ONE carries the biases
-    w_out: np.ndarray  # (hidden, out width)
-
-    @property
-    def reads(self) -> list[Space]:
-        return [s for s in self.w_in if s is not ONE]
-
-    @property
-    def hidden(self) -> int:
-        return self.w_out.shape[0]
-
 
 @dataclass
 class Blocks:
@@ -206,6 +109,14 @@ class Blocks:
 
 # --- lowering ---------------------------------------------------------------------------------
 
+# Fused element-wise tables beyond this many input combinations are split where that shrinks them.
+FUSE_BUDGET = 16_384
+
+# Below this estimated table width, selects compare one-hot codes (no extra layer).
+NUMERIC_SELECT_MIN = 2_048
+# ... and only where they would be this many times wider than the numeric form (which may cost a layer).
+NUMERIC_SELECT_FACTOR = 4
+
 Literal = tuple[Selector, bool]  # a selector (on one pair of leaves), negated or not
 
 
@@ -218,6 +129,7 @@ class Lowering:
         self.position_spaces: list[Space] = []
         self.heads: list[Head] = []
         self.mlps: list[MLP] = []
+        self.numeric_choice: dict[int, bool] = {}
 
     # -- spaces ----------------------------------------------------------------------------
 
@@ -240,7 +152,7 @@ class Lowering:
                 return self.spaces[key]
         per_position = self.vs.per_position[expr.id]
         if isinstance(expr, (Tokens, Constant, Indices)):
-            space = self.new_space(expr, expr.name, True, per_position)
+            space = self.new_space(expr, expr.name, want, per_position)
             embedded = self.position_spaces if isinstance(expr, Indices) else self.token_spaces
             embedded.append(space)
         elif isinstance(expr, Aggregate) and want == natural:
@@ -275,7 +187,21 @@ class Lowering:
         return Leaf(self.space(expr))
 
     def _within_budget(self, node: Apply) -> Tree:
-        """Stop fusing when the fused table would get too large: materialise big children."""
+        """Stop fusing when the fused table would get large: materialise the sub-expressions
+        that shrink it most (`tokens in [...]` over 300 words is 2 values, not 300), at the
+        cost of one more MLP layer; past MAX_VALUES, materialise whatever it takes."""
+        while combinations(node.leaves()) > FUSE_BUDGET:
+            best: tuple[float, Apply, int] | None = None
+            for parent in [node, *(t for t in node.subtrees() if isinstance(t, Apply))]:
+                for i, child in enumerate(parent.args):
+                    if isinstance(child, Apply):
+                        gain = combinations(child.leaves()) / max(1, len(self.vs.values(child.expr)))
+                        if gain > 2 and (best is None or gain > best[0]):
+                            best = (gain, parent, i)
+            if best is None:
+                break
+            _, parent, i = best
+            parent.args[i] = Leaf(self.space(parent.args[i].expr))
         while combinations(node.leaves()) > MAX_VALUES and any(isinstance(a, Apply) for a in node.args):
             biggest = max(
                 (i for i, a in enumerate(node.args) if isinstance(a, Apply)),
@@ -304,15 +230,90 @@ class Lowering:
     def atoms(self, literals: tuple[Literal, ...]) -> list[Atom]:
         """Score atoms for a conjunction of literals, merged per (query, key) pair of leaves."""
         groups: dict[tuple, np.ndarray] = {}
+        numeric: list[Atom] = []
         for selector, negated in literals:
-            pair = self._pair(_selects(selector)[0])
+            if isinstance(selector, Select) and not negated and self._numeric_equality(selector):
+                numeric += self._numeric_atoms(selector)
+                continue
+            pair = self._categorical_pair(_selects(selector)[0])
             table = self._table(selector, *pair)
             table = ~table if negated else table
             groups[pair] = groups[pair] & table if pair in groups else table
-        return [Atom(q, k, t.astype(np.float64)) for (q, k), t in groups.items()]
+        return [Atom(q, k, t.astype(np.float64)) for (q, k), t in groups.items()] + numeric
 
     def _pair(self, select: Select) -> tuple[Space | None, Space | None]:
+        if self._numeric_equality(select):
+            return self.space(select.queries, categorical=False), self.space(select.keys, categorical=False)
+        return self._categorical_pair(select)
+
+    def _categorical_pair(self, select: Select) -> tuple[Space | None, Space | None]:
         return self.single_leaf(select.queries, False)[0], self.single_leaf(select.keys, False)[0]
+
+    # -- numeric equality: select(k, q, ==) scored -(k - q)^2, with no table over values -------
+
+    def _numeric_equality(self, select: Select) -> bool:
+        """Whether to compare numbers directly rather than one-hot codes.
+
+        One-hot codes cost a table over the query's input combinations (for
+        `length - indices - 1`, every (length, index) pair) and a dimension per
+        value; the numeric form costs the squares of both sides, an MLP layer
+        more at worst. It is chosen where the tables would be much wider.
+        """
+        if select.id in self.numeric_choice:
+            return self.numeric_choice[select.id]
+        choice = False
+        if select.predicate is Comparison.EQ:
+            q_values, k_values = self.vs.values(select.queries), self.vs.values(select.keys)
+            if q_values and k_values and all(is_number(v) for v in q_values + k_values):
+                table_cost = self._table_cost(select.queries)
+                if select.keys is not select.queries:
+                    table_cost += self._table_cost(select.keys)
+                numeric_cost = 4 * (len(q_values) + len(k_values))
+                choice = table_cost > max(NUMERIC_SELECT_MIN, NUMERIC_SELECT_FACTOR * numeric_cost)
+        self.numeric_choice[select.id] = choice
+        return choice
+
+    def _table_cost(self, expr: SOp) -> int:
+        """Roughly, the width that reading `expr` one-hot in attention costs."""
+        width = len(self.vs.values(expr))
+        if isinstance(expr, (Tokens, Indices, Constant)) or any(k in self.spaces for k in ((expr.id, True), (expr.id, False))):
+            return width
+        leaves = self.tree(expr).leaves()
+        if len(leaves) == 1 and leaves[0].categorical:
+            return width
+        return width + combinations(leaves)
+
+    def _numeric_atoms(self, select: Select) -> list[Atom]:
+        """Score SCALE * (1 - (k - q)^2 / gap^2): a full SCALE where k == q, at most 0
+        elsewhere, since distinct values are at least `gap` apart."""
+        q, k = self._pair(select)
+        values = sorted({float(v) for v in self.vs.values(select.queries) + self.vs.values(select.keys)})
+        gap = min(np.diff(values), default=1.0)
+        lam = 1.0 / gap**2
+        return [
+            Atom(q, k, np.array([[2 * lam]]), count=0),
+            Atom(self._square(select.queries, q), None, np.array([[-lam]]), count=0),
+            Atom(None, self._square(select.keys, k), np.array([[-lam]]), count=0),
+            Atom(None, None, np.array([[1.0]])),
+        ]
+
+    def _square(self, expr: SOp, base: Space) -> Space:
+        """A numeric space holding expr^2: embedded for indices, else an MLP from expr's
+        inputs when that is narrow, or from `base` (one layer later)."""
+        key = (expr.id, "square")
+        if key in self.spaces:
+            return self.spaces[key]
+        per_position = tuple(frozenset(v * v for v in s) for s in self.vs.per_position[expr.id])
+        out = self.new_space(expr, f"{expr.name}^2", False, per_position)
+        if isinstance(expr, Indices):
+            self.position_spaces.append(out)
+        else:
+            tree = self.tree(expr)
+            if combinations(tree.leaves()) > 8 * len(base.values):
+                tree = Leaf(base)
+            self.mlps.append(build_mlp(expr, Apply(expr, _square, [tree]), out))
+        self.spaces[key] = out
+        return out
 
     def _table(self, selector: Selector, q_space: Space | None, k_space: Space | None) -> np.ndarray:
         """selector[query value, key value] over the values of one (query, key) pair of leaves."""
@@ -386,7 +387,7 @@ class Lowering:
             ov = np.stack([out.encode(tree.evaluate({value: v})) for v in value.values])
             bias = np.zeros(out.width)
         else:
-            slope, bias0 = _affine_1d(tree, value)
+            slope, bias0 = affine_1d(tree, value)
             if slope is None:
                 value = self.space(expr.sop, categorical=False)
                 slope, bias0 = 1.0, 0.0
@@ -427,21 +428,17 @@ class Lowering:
         key = ("width", tuple((sel.id, neg) for sel, neg in term))
         if key in self.spaces:
             return self.spaces[key]
-        states = self._term_states(term)
-        per_position = []
-        for p in range(self.vs.max_len):
-            widths = set()
-            for length in range(p + 1, self.vs.max_len + 1):
-                row = states[p, :length]
-                always, maybe = int((row == ALWAYS).sum()), int((row == MAYBE).sum())
-                widths.update(range(always, always + maybe + 1))
-            per_position.append(frozenset(1 / (w + 1) for w in widths))
+        per_position = [frozenset(1 / (w + 1) for w in widths) for widths in width_sets(self._term_states(term))]
         out = self.new_space(None, name, False, per_position)
         atoms = self.atoms(term)
         empty = np.zeros((0, 1))
         self.heads.append(Head(expr, atoms, out, None, empty, np.zeros(1), np.ones(1), bos_selected=True))
         self.spaces[key] = out
         return out
+
+
+def _square(x: Any) -> Any:
+    return x * x
 
 
 def _at(tree: Tree, space: Space | None, value: Any) -> Any:
@@ -488,270 +485,6 @@ def _has_injective_atom(selector: Selector, vs: ValueSets) -> bool:
     return False
 
 
-def _affine_1d(tree: Tree, space: Space) -> tuple[float | None, float]:
-    xs = np.array([float(v) for v in space.values])
-    ys = [tree.evaluate({space: v}) for v in space.values]
-    if any(not (is_number(y) or isinstance(y, bool)) for y in ys):
-        return None, 0.0
-    fit = _affine_fit(xs[:, None], np.array(ys, dtype=np.float64))
-    return (None, 0.0) if fit is None else (float(fit[0][0]), float(fit[1]))
-
-
-def _affine_fit(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float] | None:
-    """(a, b) with y == x @ a + b exactly on every point, or None."""
-    design = np.hstack([x, np.ones((len(x), 1))])
-    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
-    if np.abs(design @ coef - y).max(initial=0.0) > 1e-9 * (1 + np.abs(y).max(initial=0.0)):
-        return None
-    return coef[:-1], float(coef[-1])
-
-
-# --- MLP construction -------------------------------------------------------------------------
-
-
-class _Neurons:
-    """Accumulates hidden units: input weights per space and an output vector each."""
-
-    def __init__(self, out: Space):
-        self.out = out
-        self.rows: list[dict[Space, np.ndarray]] = []
-        self.outs: list[np.ndarray] = []
-
-    def add(self, weights: dict[Space, np.ndarray], out: np.ndarray) -> None:
-        if np.any(out):
-            self.rows.append(weights)
-            self.outs.append(out)
-
-    def build(self, expr: RASPExpr) -> MLP:
-        spaces = list(dict.fromkeys(s for row in self.rows for s in row))
-        if ONE not in spaces:
-            spaces.append(ONE)
-        w_in = {s: np.zeros((len(self.rows), s.width)) for s in spaces}
-        for i, row in enumerate(self.rows):
-            for s, w in row.items():
-                w_in[s][i] += w
-        w_out = np.array(self.outs).reshape(len(self.rows), self.out.width)
-        return MLP(expr, self.out, w_in, w_out)
-
-
-def _merge(*parts: dict[Space, np.ndarray]) -> dict[Space, np.ndarray]:
-    out: dict[Space, np.ndarray] = {}
-    for part in parts:
-        for s, w in part.items():
-            out[s] = out[s] + w if s in out else np.asarray(w, dtype=np.float64)
-    return out
-
-
-def _scaled(part: dict[Space, np.ndarray], k: float) -> dict[Space, np.ndarray]:
-    return {s: w * k for s, w in part.items()}
-
-
-@dataclass(frozen=True, eq=False)
-class _Column:
-    """One real input of an MLP's linear forms: a numeric space, or one coordinate of a one-hot space."""
-
-    space: Space
-    coord: int | None = None
-
-    def x(self, value: Any) -> float:
-        if self.coord is None:
-            return float(value)
-        return float(self.space.index(value) == self.coord)
-
-    def weights(self, c: float) -> np.ndarray:
-        if self.coord is None:
-            return np.array([float(c)])
-        w = np.zeros(self.space.width)
-        w[self.coord] = c
-        return w
-
-    @property
-    def max_abs(self) -> float:
-        return 1.0 if self.coord is not None else max(abs(float(v)) for v in self.space.values)
-
-
-def _columns(spaces: list[Space]) -> list[_Column]:
-    return [_Column(s, i) if s.categorical else _Column(s) for s in spaces for i in (range(s.width) if s.categorical else [None])]
-
-
-def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
-    """An exact ReLU MLP computing `tree` into `out` on every reachable input: the narrowest of a few.
-
-    By default every categorical leaf is a gate. With numeric leaves present, a
-    small categorical leaf can instead enter the linear feature through its
-    one-hot coordinates (`depth + indicator(tokens == ")")` needs no case per
-    token then), which is tried too.
-    """
-    leaves = tree.leaves()
-    best = _build_mlp(expr, tree, out, leaves, ())
-    if any(not s.categorical for s in leaves):
-        for space in leaves:
-            if space.categorical and space.width <= DEMOTE_WIDTH and best.hidden > 2 * space.width:
-                try:
-                    mlp = _build_mlp(expr, tree, out, leaves, (space,))
-                except RaspCompileError:
-                    continue
-                if mlp.hidden < best.hidden:
-                    best = mlp
-    return best
-
-
-# Categorical leaves up to this width may be read linearly instead of gated on.
-DEMOTE_WIDTH = 16
-
-
-def _build_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], linear: tuple[Space, ...]) -> MLP:
-    """Categorical leaves not in `linear` form the "case", matched by a gate that is
-    0 on the case and <= -1 off it; the other leaves are read through linear
-    columns. Per case the output is either affine in the columns (two units), or
-    a staircase along one linear feature z of them: two units per step where the
-    output changes.
-    """
-    categorical = [s for s in leaves if s.categorical and s not in linear]
-    numeric = [s for s in leaves if s not in categorical]
-    columns = _columns(numeric)
-    cases: dict[tuple, list[tuple[tuple, Any]]] = {}
-    for combo in reachable(leaves):
-        env = dict(zip(leaves, combo))
-        y = tree.evaluate(env)
-        if y is None:
-            continue
-        case = tuple(env[s] for s in categorical)
-        cases.setdefault(case, []).append((tuple(env[s] for s in numeric), y))
-    if not cases:
-        raise RaspCompileError(f"'{expr.name}' has no computable value", pos=expr.pos)
-
-    neurons = _Neurons(out)
-    encodings = [out.encode(y) for points in cases.values() for _, y in points]
-    baseline = _most_common(encodings)
-    neurons.add({ONE: np.ones(1)}, baseline)
-    for case, points in cases.items():
-        gate = _gate(categorical, case)
-        gate_count = len(categorical)
-        indicator = _merge({ONE: np.ones(1)}, gate)  # 1 on the case, <= 0 elsewhere
-        xs = np.array(
-            [[c.x(v) for c, v in zip(columns, _spread(numeric, p[0]))] for p in points], dtype=np.float64
-        ).reshape(len(points), len(columns))
-        ys = [p[1] for p in points]
-        if not numeric or len({out.encode(y).tobytes() for y in ys}) == 1:
-            neurons.add(indicator, out.encode(ys[0]) - baseline)
-            continue
-        if not out.categorical and all(is_number(y) or isinstance(y, bool) for y in ys):
-            fit = _affine_fit(xs, np.array(ys, dtype=np.float64))
-            if fit is not None:
-                form = _linear(columns, fit[0], fit[1])
-                bound = _bound(columns, fit[0], abs(fit[1])) + 1
-                for sign in (1.0, -1.0):
-                    w = _merge(_scaled(form, sign), _scaled(gate, bound) if gate_count else {})
-                    neurons.add(w, np.array([sign]))
-                neurons.add(indicator, -baseline)
-                continue
-        z_coef, z_values = _feature(tree, numeric, columns, case, categorical, points, xs)
-        order = np.argsort(z_values, kind="stable")
-        zs = z_values[order]
-        encs = [out.encode(ys[i]) for i in order]
-        neurons.add(indicator, encs[0] - baseline)
-        z_form = _linear(columns, z_coef, 0.0)
-        z_max = _bound(columns, z_coef, 0.0)
-        for i in range(1, len(zs)):
-            step = encs[i] - encs[i - 1]
-            if not np.any(step) or zs[i] - zs[i - 1] < 1e-12:
-                continue
-            slope = 1.0 / (zs[i] - zs[i - 1])
-            mid = (zs[i] + zs[i - 1]) / 2
-            big = slope * (z_max + abs(mid)) + 2
-            for shift, sign in ((0.5, 1.0), (-0.5, -1.0)):
-                w = _merge(_scaled(z_form, slope), {ONE: np.array([shift - slope * mid])})
-                if gate_count:
-                    w = _merge(w, _scaled(gate, big))
-                neurons.add(w, sign * step)
-    return neurons.build(expr)
-
-
-def _spread(spaces: list[Space], values: tuple) -> list[Any]:
-    """Leaf values repeated once per column (a one-hot leaf has one column per coordinate)."""
-    return [v for s, v in zip(spaces, values) for _ in range(s.width if s.categorical else 1)]
-
-
-def _most_common(vectors: list[np.ndarray]) -> np.ndarray:
-    counts: dict[bytes, int] = {}
-    for v in vectors:
-        counts[v.tobytes()] = counts.get(v.tobytes(), 0) + 1
-    best = max(counts, key=counts.get)
-    return np.frombuffer(best, dtype=np.float64).copy()
-
-
-def _gate(categorical: list[Space], case: tuple) -> dict[Space, np.ndarray]:
-    """sum of the case's one-hot coordinates minus their count: 0 on the case, <= -1 off it."""
-    gate: dict[Space, np.ndarray] = {}
-    for space, value in zip(categorical, case):
-        gate[space] = space.encode(value)
-    if categorical:
-        gate = _merge(gate, {ONE: np.array([-float(len(categorical))])})
-    return gate
-
-
-def _linear(columns: list[_Column], coef: np.ndarray, bias: float) -> dict[Space, np.ndarray]:
-    form: dict[Space, np.ndarray] = {ONE: np.array([bias])}
-    for column, c in zip(columns, coef):
-        form = _merge(form, {column.space: column.weights(float(c))})
-    return form
-
-
-def _bound(columns: list[_Column], coef: np.ndarray, bias: float) -> float:
-    """An upper bound of |coef . x + bias| over every value the columns can hold."""
-    total = bias
-    for column, c in zip(columns, coef):
-        total += abs(c) * column.max_abs
-    return float(total)
-
-
-def _feature(tree, numeric, columns, case, categorical, points, xs) -> tuple[np.ndarray, np.ndarray]:
-    """A linear feature z of the numeric leaves on which the output is a function of z.
-
-    The tree is cut into the largest sub-expressions that are affine in the
-    numeric leaves (e.g. `n_opens - n_closes`); z is a mixed-radix code of their
-    values, injective with gaps of at least 1, so the staircase along z has one
-    step per change of output rather than one per input combination.
-    """
-    base = dict(zip(categorical, case))
-    envs = [{**base, **dict(zip(numeric, p[0]))} for p in points]
-    coef = np.zeros(len(columns))
-    radix = 1.0
-    for feature in _affine_cut(tree, numeric, columns, envs, xs):
-        slope, values = feature
-        distinct = np.unique(np.round(values, 9))
-        gap = np.diff(distinct).min() if len(distinct) > 1 else 1.0
-        coef += radix * slope / gap
-        radix *= (distinct[-1] - distinct[0]) / gap + 1
-    if radix > 1e12:
-        raise RaspCompileError("inputs too spread out to compile exactly", pos=getattr(tree, "expr", None) and tree.expr.pos)
-    return coef, xs @ coef
-
-
-def _affine_cut(
-    tree: Tree, numeric: list[Space], columns: list[_Column], envs: list[dict], xs: np.ndarray
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(slope over the columns, values) of disjoint affine sub-expressions covering the linear leaves.
-
-    A one-hot leaf is affine in its own coordinates through its value's index.
-    """
-    if not set(numeric) & set(tree.leaves()):
-        return []
-    values = [tree.evaluate(env) for env in envs]
-    if all(is_number(v) or isinstance(v, bool) for v in values):
-        vals = np.array(values, dtype=np.float64)
-        fit = _affine_fit(xs, vals)
-        if fit is not None:
-            return [(np.asarray(fit[0]), vals - fit[1])]
-    if isinstance(tree, Leaf) and tree.space.categorical:
-        slope = np.array([float(c.coord) if c.space is tree.space else 0.0 for c in columns])
-        return [(slope, xs @ slope)]
-    if isinstance(tree, Apply):
-        return [f for arg in tree.args for f in _affine_cut(arg, numeric, columns, envs, xs)]
-    raise RaspCompileError(f"cannot compile {tree!r}")  # a numeric leaf is always affine in itself
-
-
 def lower(output: SOp, vs: ValueSets, causal: bool = False) -> Blocks:
     """Lower the program computing `output` to heads and MLPs."""
     lowering = Lowering(vs, causal)
@@ -759,20 +492,3 @@ def lower(output: SOp, vs: ValueSets, causal: bool = False) -> Blocks:
     return Blocks(lowering.token_spaces, lowering.position_spaces, lowering.heads, lowering.mlps, out)
 
 
-def cleaning_mlp(space: Space, coords: list[int]) -> MLP:
-    """An MLP subtracting `space`'s value from the given coordinates, leaving exact zeros.
-
-    One-hot coordinates are 0 or 1, so one unit relu(x) per coordinate returns
-    x; a number needs relu(x) - relu(-x). (At BOS the assembler tracks whatever
-    is left.)
-    """
-    rows, outs = [], []
-    for i in coords:
-        unit = np.zeros(space.width)
-        unit[i] = 1.0
-        for sign in (1.0,) if space.categorical else (1.0, -1.0):
-            rows.append(sign * unit)
-            outs.append(-sign * unit)
-    hidden = len(rows)
-    w_in = {space: np.array(rows).reshape(hidden, space.width), ONE: np.zeros((hidden, 1))}
-    return MLP(space.expr, space, w_in, np.array(outs).reshape(hidden, space.width))

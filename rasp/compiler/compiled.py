@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,11 @@ from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
-from .blocks import Blocks, cleaning_mlp, lower
+from .blocks import Blocks, lower
 from .encoding import encode_ids, run_grouped, run_with_cache
+from .estimate import DEFAULT_MAX_PARAMS, DTYPES, check_precision, check_size, estimate_size
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
+from .mlps import cleaning_mlp
 from .valueset import infer_value_sets
 
 
@@ -73,7 +75,7 @@ class CompiledModel:
     def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
         def decode(group: list[Input]) -> list[list[Any]]:
             out = self.module(self.encode(group))[:, 1:]
-            decoded = self.output.decode(out.cpu().numpy().reshape(-1, self.output.width))
+            decoded = self.output.decode(out.double().cpu().numpy().reshape(-1, self.output.width))
             n = out.shape[1]
             return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
 
@@ -93,7 +95,7 @@ class CompiledModel:
         if snapshot is None and name in self.alive_until:
             snapshot = _snapshot(self.alive_until[name])
         key = snapshot or _snapshot(2 * self.module.cfg.n_layers)
-        resid = cache[key][0, 1:].cpu().numpy()
+        resid = cache[key][0, 1:].double().cpu().numpy()
         return self.spaces[name].decode(resid[:, self.dims[name]])
 
     # -- reporting -----------------------------------------------------------------------------
@@ -135,6 +137,7 @@ class CompiledModel:
             "vocab": self.vocab,
             "max_len": self.max_len,
             "causal": self.causal,
+            "dtype": str(next(self.module.parameters()).dtype).removeprefix("torch."),
             "output": self.output.name,
             "spaces": [
                 {"name": n, "values": list(s.values), "categorical": s.categorical, "dims": self.dims[n].tolist()}
@@ -175,7 +178,9 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
     from .model import ModelConfig, Transformer
 
     try:
-        module = Transformer(ModelConfig(**meta["model"])).double()
+        import torch
+
+        module = Transformer(ModelConfig(**meta["model"])).to(getattr(torch, meta.get("dtype", "float64")))
         module.load_state_dict(tensors)
         spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in meta["spaces"]}
         dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in meta["spaces"]}
@@ -188,11 +193,17 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
 
 
-def plan_layers(sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False) -> tuple[Blocks, Allocation]:
+def plan_layers(
+    sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
+    phase: Callable[[str], None] = lambda name: None,
+) -> tuple[Blocks, Allocation]:
     """The compiler's heads and MLPs and the layer each goes in (no torch needed)."""
     order = topological_exprs(build_graph(sop))
+    phase("value sets")
     value_sets = infer_value_sets(order, vocab, max_len, causal)
+    phase("blocks")
     blocks = lower(sop, value_sets, causal)
+    phase("layout")
     return blocks, allocate_layers(blocks)
 
 
@@ -210,20 +221,30 @@ def compile_program(
     device: str | None = None,
     reuse: bool = True,
     no_pos: bool = False,
+    dtype: str = "float64",
+    max_params: int | None = DEFAULT_MAX_PARAMS,
+    on_phase: Callable[[str], None] | None = None,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
-    The model adds its own BOS at position 0; `run` strips it. Weights are float64.
-    With `reuse`, an s-op's residual dimensions go to a later s-op once nothing
-    reads it any more: the MLP after its last read zeroes it first (narrower
-    d_model, a few more MLP units). With `no_pos` (needs `causal`) positions come from the
-    causal mask and the position embedding is zero (see `nopos.py`).
+    The model adds its own BOS at position 0; `run` strips it. Weights are in
+    `dtype` (float64 by default; float32, float16 and bfloat16 only where the
+    precision check shows they stay exact). With `reuse`, an s-op's residual
+    dimensions go to a later s-op once nothing reads it any more: the MLP after
+    its last read zeroes it first (narrower d_model, a few more MLP units). With
+    `no_pos` (needs `causal`) positions come from the causal mask and the position
+    embedding is zero (see `nopos.py`). Models estimated above `max_params`
+    parameters are refused before any weight is allocated (None: no limit).
+    `on_phase` is told each stage's name.
     """
     import torch
 
     from .model import ModelConfig, Transformer
 
     start = time.perf_counter()
+    phase = on_phase or (lambda name: None)
+    if dtype not in DTYPES:
+        raise RaspCompileError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPES)}")
     sop = program if isinstance(program, SOp) else program.sop(output)
     if no_pos:
         from .nopos import without_positions
@@ -232,7 +253,7 @@ def compile_program(
     vocab = _vocab(vocab)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")
-    blocks, allocation = plan_layers(sop, vocab, max_len, causal)
+    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}
     freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}
@@ -243,7 +264,11 @@ def compile_program(
         allocation.mlps[freed[space] // 2 - 1].append(cleanup)
         allocation.cleanups.append(cleanup)
         alive_until[space] = freed[space] - 1
+    estimate = estimate_size(blocks, allocation, layout.d_model, len(vocab), max_len, DTYPES[dtype])
+    check_size(estimate, max_params)
+    phase("assembly")
     weights = assemble(blocks, allocation, layout, vocab, max_len)
+    check_precision(weights, layout, dtype)
     cfg = ModelConfig(
         n_layers=allocation.n_layers,
         d_model=layout.d_model,
@@ -255,7 +280,7 @@ def compile_program(
         d_out=blocks.output.width,
         causal=causal,
     )
-    module = Transformer(cfg).double()
+    module = Transformer(cfg).to(getattr(torch, dtype))
     state = {"W_E": weights.W_E, "W_pos": weights.W_pos, "W_U": weights.W_U}
     for i in range(cfg.n_layers):
         for name in ("W_Q", "W_K", "W_V", "W_O"):
@@ -265,6 +290,7 @@ def compile_program(
         state[f"blocks.{i}.mlp.W_out"] = weights.W_out[i]
         state[f"blocks.{i}.mlp.b_out"] = np.zeros(cfg.d_model)
     module.load_state_dict({k: torch.from_numpy(np.asarray(v, dtype=np.float64)) for k, v in state.items()})
+    del weights, state
     if device:
         module.to(device)
     names = _unique_names(layout.spaces)

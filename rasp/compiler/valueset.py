@@ -136,7 +136,7 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
         elif isinstance(expr, SelectorNot):
             selections[expr.id] = ALWAYS - selections[expr.inner.id]
         elif isinstance(expr, SelectorWidth):
-            sets[expr.id] = _widths(_masked(selections[expr.selector.id], causal))
+            sets[expr.id] = width_sets(_masked(selections[expr.selector.id], causal))
         elif isinstance(expr, Aggregate):
             sets[expr.id] = _aggregate(expr, _masked(selections[expr.selector.id], causal), sets[expr.sop.id])
         else:
@@ -207,13 +207,18 @@ def _key_sets(states: np.ndarray, p: int) -> Iterable[tuple[list[int], list[int]
         yield np.flatnonzero(row == ALWAYS).tolist(), np.flatnonzero(row == MAYBE).tolist()
 
 
-def _widths(states: np.ndarray) -> tuple[frozenset, ...]:
+def width_sets(states: np.ndarray) -> tuple[frozenset, ...]:
+    """Per query position, every number of keys the selector can select (any length)."""
+    n = states.shape[0]
+    always = np.cumsum(states == ALWAYS, axis=1)  # [p, L-1]: ALWAYS keys among the first L
+    maybe = np.cumsum(states == MAYBE, axis=1)
     out = []
-    for p in range(states.shape[0]):
-        widths: set[int] = set()
-        for always, maybe in _key_sets(states, p):
-            widths.update(range(len(always), len(always) + len(maybe) + 1))
-        out.append(frozenset(widths))
+    for p in range(n):
+        lo, hi = always[p, p:], always[p, p:] + maybe[p, p:]
+        if (hi[:-1] + 1 >= lo[1:]).all():  # the ranges for consecutive lengths overlap
+            out.append(frozenset(range(int(lo.min()), int(hi.max()) + 1)))
+        else:
+            out.append(frozenset(w for a, b in zip(lo.tolist(), hi.tolist()) for w in range(a, b + 1)))
     return tuple(out)
 
 
@@ -231,7 +236,13 @@ def _aggregate(expr: Aggregate, states: np.ndarray, value_sets: tuple[frozenset,
     sums = _SumSets(expr, value_sets)
     out = []
     for p in range(states.shape[0]):
-        values: set[Any] = set()
+        if not averages:  # every selectable key's values, and the default where none is sure
+            values = set().union(*(value_sets[k] for k in np.flatnonzero(states[p] > NEVER)))
+            if not (states[p, : p + 1] == ALWAYS).any():
+                values.add(aggregate_default(expr, numeric))
+            out.append(frozenset(values))
+            continue
+        values = set()
         for always, maybe in _key_sets(states, p):
             if not always:
                 values.add(aggregate_default(expr, numeric))

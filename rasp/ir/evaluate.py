@@ -57,8 +57,9 @@ def tokenize(raw: Input) -> list[Any]:
             f"input has {len(tokens)} tokens; the limit is {MAX_INPUT_LENGTH}",
             hint="evaluate long inputs in pieces, or raise rasp.ir.evaluate.MAX_INPUT_LENGTH",
         )
-    for t in tokens:
-        _check_token(t)
+    if not set(map(type, tokens)) <= {str, bool}:  # numbers need range checks; words don't
+        for t in tokens:
+            _check_token(t)
     return tokens
 
 
@@ -72,6 +73,23 @@ def _check_token(t: Any) -> None:
         raise RaspInputError(f"the token {t} is not a finite number")
 
 
+_PLAIN_TYPES = {str, int, float, bool}
+_KIND_OF_TYPE = {str: "str", int: "int", float: "float", bool: "bool"}
+# Plans (topological orders) of recently evaluated programs, by output node id: built once, reused.
+_PLANS: dict[int, tuple[RASPExpr, list[RASPExpr]]] = {}
+_MAX_PLANS = 512
+
+
+def plan(expr: RASPExpr) -> list[RASPExpr]:
+    """The nodes computing `expr`, inputs first; cached, since IR nodes never change."""
+    cached = _PLANS.get(expr.id)
+    if cached is None or cached[0] is not expr:
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.pop(next(iter(_PLANS)))
+        cached = _PLANS[expr.id] = (expr, topological_exprs(build_graph(expr)))
+    return cached[1]
+
+
 def evaluate(expr: RASPExpr, raw: Input) -> list[Any]:
     """Value of an s-op (a list) or selector (a query x key matrix) on one input."""
     return evaluate_batch(expr, [raw])[0]
@@ -81,7 +99,7 @@ def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
     """Evaluate on many inputs; inputs of equal length are computed together."""
     token_lists = [tokenize(r) for r in raws]
     results: list[Any] = [None] * len(token_lists)
-    order = topological_exprs(build_graph(expr))
+    order = plan(expr)
     by_length: dict[int, list[int]] = {}
     for i, toks in enumerate(token_lists):
         by_length.setdefault(len(toks), []).append(i)
@@ -98,7 +116,7 @@ def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
 
 def evaluate_trace(expr: RASPExpr, raw: Input) -> dict[RASPExpr, list[Any]]:
     """The value of every node in the program on one input (for display and drawing)."""
-    order = topological_exprs(build_graph(expr))
+    order = plan(expr)
     values = evaluate_arrays(order, [tokenize(raw)])
     return {e: values[e.id][0].tolist() for e in order}
 
@@ -108,7 +126,8 @@ def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
     a mix of numbers and booleans is an object array, so `[3, 1.5]` stays 3 and 1.5 and
     `true` stays a boolean (see `_convert_tokens`)."""
     flat = [t for toks in token_lists for t in toks]
-    kinds = {_kind_of(t) for t in flat}
+    types = set(map(type, flat))  # the kinds of a few types, not of every token
+    kinds = {_KIND_OF_TYPE[t] for t in types} if types <= _PLAIN_TYPES else {_kind_of(t) for t in flat}
     if kinds == {"bool"}:
         dtype: Any = bool
     elif kinds == {"int"}:

@@ -106,7 +106,7 @@ def trace(model: Any, raw: Input, program: Any = None) -> Trace:
         layer = Layer(name, {})
         for space in _alive(model, written, sub):
             layer.values[space] = model.read(cache, space, key)
-            coords = cache[key][0, 1:].cpu().numpy()[:, model.dims[space]]
+            coords = cache[key][0, 1:].double().cpu().numpy()[:, model.dims[space]]
             layer.raw[space] = np.round(coords, 4).tolist()
             layer.mismatches += _compare(space, layer.values[space], truth.get(space))
         layer.computes = [s for s, at in written.items() if at == sub and sub > 0 and s not in HIDDEN_SPACES]
@@ -143,7 +143,7 @@ def _alive(model: Any, written: dict[str, int], sub: int) -> list[str]:
 
 def _heads(cache: dict[str, Any], layer: int, components: list[dict[str, Any]]) -> list[Head]:
     """The heads of one layer, padding heads (no s-op, all weight on one key) left out."""
-    pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0].cpu().numpy()
+    pattern = cache[f"blocks.{layer}.attn.hook_pattern"][0].double().cpu().numpy()
     named = {c["head"]: c for c in components if c["layer"] == layer + 1 and c["kind"] == "attention"}
     heads = []
     for h in range(pattern.shape[0]):

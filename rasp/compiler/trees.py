@@ -1,0 +1,95 @@
+"""Function trees: element-wise computation fused over residual spaces (the leaves)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..ir.sops import RASPExpr
+from .layout import Space
+from .valueset import call, value_key
+
+
+class Tree:
+    """A value computed position-wise from residual spaces (the leaves)."""
+
+    def leaves(self) -> list[Space]:
+        raise NotImplementedError
+
+    def evaluate(self, env: dict[Space, Any]) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(eq=False)
+class Leaf(Tree):
+    space: Space
+
+    def leaves(self) -> list[Space]:
+        return [self.space]
+
+    def evaluate(self, env: dict[Space, Any]) -> Any:
+        return env[self.space]
+
+
+@dataclass(eq=False)
+class Const(Tree):
+    value: Any
+
+    def leaves(self) -> list[Space]:
+        return []
+
+    def evaluate(self, env: dict[Space, Any]) -> Any:
+        return self.value
+
+
+@dataclass(eq=False)
+class Apply(Tree):
+    expr: RASPExpr
+    fn: Callable[..., Any]
+    args: list[Tree]
+    memo: dict = field(default_factory=dict, repr=False)
+
+    def leaves(self) -> list[Space]:
+        return list(dict.fromkeys(s for a in self.args for s in a.leaves()))
+
+    def evaluate(self, env: dict[Any, Any]) -> Any:
+        """The value at one input; results are also stored in `env`, for sub-expressions."""
+        if self not in env:
+            args = tuple(a.evaluate(env) for a in self.args)
+            if any(a is None for a in args):
+                env[self] = None
+            else:
+                if args not in self.memo:
+                    self.memo[args] = call(self.expr, self.fn, args)
+                env[self] = self.memo[args]
+        return env[self]
+
+    def subtrees(self) -> list[Tree]:
+        out: list[Tree] = [self]
+        for a in self.args:
+            out += a.subtrees() if isinstance(a, Apply) else [a]
+        return out
+
+
+def combinations(leaves: list[Space]) -> int:
+    """An upper bound on the number of `reachable` combinations (cheap to compute)."""
+    per_position = {tuple(s.per_position[p] for s in leaves) for p in range(_positions(leaves))}
+    return sum(int(np.prod([len(x) for x in sets])) for sets in per_position) if leaves else 1
+
+
+def reachable(leaves: list[Space]) -> list[tuple]:
+    """Every combination of leaf values that can meet at one position."""
+    combos: set[tuple] = set()
+    for p in range(_positions(leaves)):
+        combos.update(itertools.product(*(s.per_position[p] for s in leaves)))
+    return sorted(combos, key=lambda c: [value_key(v) for v in c]) if leaves else [()]
+
+
+def _positions(leaves: list[Space]) -> int:
+    return max((len(s.per_position) for s in leaves), default=0)
+
+
