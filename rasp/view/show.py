@@ -104,7 +104,7 @@ def _final_residual(model: Any, raw: Any) -> np.ndarray:
     cache = model.run_with_cache(raw)
     layers = count_layers(cache)
     key = f"blocks.{layers - 1}.hook_resid_post" if layers else "blocks.0.hook_resid_pre"
-    return cache[key][0].cpu().numpy()
+    return cache[key][0].double().cpu().numpy()
 
 
 def _grouped_residual(model: Any, t: Any, d_model: int) -> tuple[list[int], list[tuple[str, int, int]]]:
