@@ -124,3 +124,20 @@ def test_input_length_limit_can_be_raised_as_the_hint_says(monkeypatch):
     assert "rasp.ir.evaluate.MAX_INPUT_LENGTH" in err.value.hint
     monkeypatch.setattr(ev, "MAX_INPUT_LENGTH", ev.MAX_INPUT_LENGTH + 1)
     assert len(prog("a" * ev.MAX_INPUT_LENGTH)) == ev.MAX_INPUT_LENGTH
+
+
+def test_huge_max_len_is_refused_before_any_work(tmp_path):
+    from rasp.compiler.estimate import MAX_LEN_LIMIT
+
+    prog = rasp.from_source(REVERSE)
+    with pytest.raises(RaspCompileError) as err:
+        compile_program(prog, "abc", 10_000)
+    assert "--allow-large" in (err.value.hint or "") and "100,000,000 query-key position pairs" in err.value.message
+    with pytest.raises(RaspCompileError):
+        compile_program(prog, "abc", MAX_LEN_LIMIT + 1)
+    out = tmp_path / "big.safetensors"
+    cmd = [sys.executable, "-m", "rasp", "compile", "programs/reverse.rasp", "--vocab", "abc", "--max-len", "10000",
+           "-o", str(out)]
+    refused = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert refused.returncode == 1 and "over the limit" in refused.stderr and "Traceback" not in refused.stderr
+    assert not out.exists()

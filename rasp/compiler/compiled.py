@@ -18,7 +18,14 @@ from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
 from .encoding import encode_ids, run_grouped, run_with_cache
-from .estimate import DEFAULT_MAX_PARAMS, DTYPES, check_precision, check_size, estimate_size
+from .estimate import (
+    DEFAULT_MAX_PARAMS,
+    DTYPES,
+    check_max_len,
+    check_precision,
+    check_size,
+    estimate_size,
+)
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .mlps import cleaning_mlp
 from .valueset import infer_value_sets
@@ -253,6 +260,8 @@ def compile_program(
     vocab = _vocab(vocab)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")
+    if max_params is not None:
+        check_max_len(max_len)
     blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}

@@ -23,6 +23,11 @@ from .layout import ONE, ResidualLayout
 # Beyond this many parameters `compile_program` refuses unless told otherwise (about 0.4 GB of
 # float64 weights, a few GB at peak while assembling).
 DEFAULT_MAX_PARAMS = 50_000_000
+# Value sets are kept per (query, key) position pair, so their inference and the
+# verification grow with max_len squared: past this, compiling takes many minutes and
+# gigabytes before the parameter estimate can even be made (max_len 2,000 ran over
+# 120 s; 10,000 took 15 GB), so it needs --allow-large.
+MAX_LEN_LIMIT = 512
 
 DTYPES = {"float64": 8, "float32": 4, "float16": 2, "bfloat16": 2}
 # Unit roundoff of each dtype.
@@ -72,6 +77,18 @@ def check_size(estimate: SizeEstimate, max_params: int | None) -> None:
             f"this model would be too large: {estimate.describe()} (the limit is {max_params:,} parameters)",
             hint="compile with a smaller --max-len or --vocab, or raise the limit with --max-params N "
             "(or --allow-large) if the machine has the memory",
+        )
+
+
+def check_max_len(max_len: int) -> None:
+    """Refuse a max_len whose value sets alone would take minutes and gigabytes, before any work."""
+    if max_len > MAX_LEN_LIMIT:
+        pairs = max_len * max_len
+        raise RaspCompileError(
+            f"max_len {max_len:,} is over the limit of {MAX_LEN_LIMIT:,}: every selector's value sets cover "
+            f"{pairs:,} query-key position pairs, and inferring them would take roughly "
+            f"{pairs * 200 / 1e9:.1f} GB and many minutes before the model's size could be estimated exactly",
+            hint="compile for a smaller --max-len, or pass --allow-large if the machine has the time and memory",
         )
 
 
