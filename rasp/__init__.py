@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
     """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler.
 
-    Options: causal (bool), output (an s-op name), reuse (bool), device (e.g. "cuda").
+    Options: causal (bool), no_pos (bool, with causal), output (an s-op name), reuse (bool), device (e.g. "cuda").
     Arguments of the wrong type are a RaspArgumentError, not a Python traceback."""
     from .compiler import compile_program
 
@@ -26,7 +26,7 @@ def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI
     return compile_program(program, vocab=vocab, max_len=max_len, **options)
 
 
-_COMPILE_OPTIONS = {"causal": (bool,), "reuse": (bool,), "output": (str, type(None)), "device": (str, type(None))}
+_COMPILE_OPTIONS = {"causal": (bool,), "no_pos": (bool,), "reuse": (bool,), "output": (str, type(None)), "device": (str, type(None))}
 
 
 def _check_compile_args(program, vocab, max_len, options) -> None:
