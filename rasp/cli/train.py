@@ -78,17 +78,19 @@ def register(subparsers: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import rasp
 
-    from ..train.data import read_corpus
+    from ..eval import corpus_vocab, read_corpus
+    from ..train.data import corpus_rows
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
     out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
     curve = check_output(out.with_name(out.name.split(".")[0] + ".loss.png"), args.force, [args.file])
-    corpus = read_corpus(args.corpus) if args.corpus else None
-    if args.vocab is None and corpus is None:
+    examples = read_corpus(args.corpus) if args.corpus else None
+    if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
-    vocab = parse_vocab(args.vocab) if args.vocab else list(dict.fromkeys(w for x, _ in corpus for w in x))
-    max_len = args.max_len if args.max_len is not None else max(len(x) for x, _ in corpus)
+    corpus = corpus_rows(examples, args.corpus) if examples else None
+    vocab = parse_vocab(args.vocab) if args.vocab else corpus_vocab(examples)
+    max_len = args.max_len if args.max_len is not None else max(len(ex.words) for ex in examples)
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,

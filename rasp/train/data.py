@@ -24,12 +24,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import RaspInputError, SourcePos
+from ..errors import RaspInputError
+from ..eval import Example
 from ..ir.evaluate import evaluate_batch
 from ..ir.sops import SOp
 
@@ -183,37 +183,24 @@ def _native(v: Any) -> Any:
 
 
 # -- corpora ----------------------------------------------------------------------------------
-# MERGE NOTE: a minimal reader of the `rasp eval` corpus format, written before rasp/eval.py
-# existed; at merge it is to be replaced by rasp.eval's corpus reader.
+# Corpora are read by `rasp.eval.read_corpus` (the `rasp eval` format, one reader for both).
 
 
-def read_corpus(path: str | Path) -> list[tuple[list[str], list[str]]]:
-    """(input words, expected words) per line of `input<TAB>expected`; `#` starts a comment
-    line, blank lines are skipped."""
-    from ..files import read_text
-
+def corpus_rows(examples: Sequence[Example], name: str) -> list[tuple[list[str], list[str], bool]]:
+    """(input words, expected words, held out) per corpus example. The expected column
+    labels every input word, or is one label for the whole input (the last position). A
+    corpus with a `# held-out` section holds out exactly that section; without one, the
+    stable hash of the words splits it."""
+    marked = any(ex.held_out for ex in examples)
     rows = []
-    for number, line in enumerate(read_text(path, "corpus").splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if "\t" not in line:
+    for ex in examples:
+        if len(ex.expected) not in (1, len(ex.words)):
             raise RaspInputError(
-                "a corpus line needs a tab between the input and the expected output",
-                pos=SourcePos(str(path), number, 1, line),
+                f"{name}:{ex.line}: the expected output has {len(ex.expected)} tokens for an input of "
+                f"{len(ex.words)}; to train on it, give one per input token or one for the whole input",
             )
-        source, expected = line.split("\t", 1)
-        words, want = source.split(), expected.split()
-        if not words or not want:
-            raise RaspInputError("empty input or expected output", pos=SourcePos(str(path), number, 1, line))
-        if len(want) not in (1, len(words)):
-            raise RaspInputError(
-                f"expected output has {len(want)} tokens for an input of {len(words)}: "
-                "give one per input token, or one for the whole input",
-                pos=SourcePos(str(path), number, len(source) + 2, line),
-            )
-        rows.append((words, want))
-    if not rows:
-        raise RaspInputError(f"corpus {path} has no examples")
+        held = ex.held_out if marked else in_held_out(ex.words)
+        rows.append((list(ex.words), list(ex.expected), held))
     return rows
 
 

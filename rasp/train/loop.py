@@ -106,7 +106,7 @@ def check_options(o: TrainOptions) -> None:
 
 
 def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: TrainOptions,
-            corpus: list[tuple[list[str], list[str]]] | None = None) -> Setup:
+            corpus: list[tuple[list[str], list[str], bool]] | None = None) -> Setup:
     """Check the options, size the model from the compiler, and sample and label the data."""
     import torch
 
@@ -140,7 +140,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
 
     def batches(held_out: bool, count: int) -> D.Batches:
         if corpus:
-            rows = [(x, y) for x, y in corpus if D.in_held_out(x) == held_out]
+            rows = [(x, y) for x, y, held in corpus if held == held_out]
             inputs, labels = [x for x, _ in rows], [D.corpus_labels(y, outputs) for _, y in rows]
         else:
             inputs = D.sample_split(rng, vocab, max_len, count, distribution, held_out)
@@ -335,6 +335,6 @@ class _Bar:
 
 
 def train(sop: SOp, vocab: list[Any], max_len: int, causal: bool = False, progress: bool = False,
-          corpus: list[tuple[list[str], list[str]]] | None = None, **options: Any) -> TrainResult:
+          corpus: list[tuple[list[str], list[str], bool]] | None = None, **options: Any) -> TrainResult:
     """Train a transformer on `sop`'s task: the Python API of `rasp train`."""
     return fit(prepare(sop, list(vocab), max_len, causal, TrainOptions(**options), corpus), progress)
