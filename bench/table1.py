@@ -43,6 +43,7 @@ class Task:
     no_pos: bool = False
     bos: bool = True
     data: str = "uniform"  # skewed where uniform tokens make the task near-constant; auto: brackets
+    fixed_length: bool = False  # every input max_len long (TransformerLens's previous-token toy)
 
 
 TASKS = [
@@ -54,9 +55,13 @@ TASKS = [
     Task("most-frequent", "most_frequent", LETTERS, data="skewed"),
     Task("dyck1", "dyck1", ["(", ")", "a", "b", "c", "d", "e", "f"], data="auto"),
     Task("dyck2", "dyck2", ["(", ")", "{", "}", "a", "b", "c", "d"], data="auto"),
-    Task("previous token (causal, no pos)", "prev_token", LETTERS, causal=True, no_pos=True),
+    # Fixed length as in the TransformerLens demo: with lengths 1..10, positions 0 and 1 (a third
+    # of all tokens) are solvable by one layer, which can tell them apart by how much of its
+    # attention BOS takes, so token accuracy would say little about finding the previous token.
+    Task("previous token (causal, no pos, length 10)", "prev_token", LETTERS, causal=True, no_pos=True,
+         fixed_length=True),
 ]
-QUICK = ["reverse", "hist (BOS)", "previous token (causal, no pos)"]
+QUICK = ["reverse", "hist (BOS)", "previous token (causal, no pos, length 10)"]
 PICTURED = ("reverse", "prev_token")  # programs whose predicted-size runs get pictures
 
 
@@ -79,6 +84,7 @@ def run_one(task: Task, fewer: bool, args: argparse.Namespace) -> dict:
     options = TrainOptions(
         layers=layers, steps=args.steps, seed=args.seed, no_pos=task.no_pos, bos=task.bos,
         target=0.999, device=args.device, held_out=args.held_out, data=task.data, lr=args.lr,
+        min_len=args.max_len if task.fixed_length else 1,
     )
     result = fit(prepare(sop, task.vocab, args.max_len, task.causal, options), progress=False)
     cfg = result.model.module.cfg

@@ -162,6 +162,7 @@ def test_fine_tune_on_a_corpus_from_compiled_weights(tmp_path, capsys):
     (["--init", "compiled", "--layers", "2"], "compiled model's layers"),
     (["--lr", "-1"], "positive"),
     (["--d-model", "10", "--heads", "3"], "multiple"),
+    (["--min-len", "5"], "--min-len must be between 1 and --max-len 4"),
 ])
 def test_bad_options_are_clean_errors_before_training(tmp_path, capsys, extra, message):
     out = tmp_path / "m.safetensors"
@@ -216,3 +217,12 @@ def test_corpus_rows_use_the_eval_reader_and_its_held_out_section():
     assert unmarked[0][2] == D.in_held_out(["a", "b"])  # no section: the hash decides
     with pytest.raises(RaspInputError, match="c.tsv:1: the expected output has 2 tokens for an input of 3"):
         D.corpus_rows(parse_corpus("a b c\tx y\n", "c.tsv"), "c.tsv")
+
+
+def test_min_len_fixes_the_length_of_sampled_inputs():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    fixed = D.sample_split(rng, list("abc"), 6, 50, "uniform", held_out=False, min_len=6)
+    assert len(fixed) == 50 and {len(x) for x in fixed} == {6}
+    assert len({len(x) for x in D.sample_inputs(rng, list("abc"), 6, 200, "uniform")}) == 6

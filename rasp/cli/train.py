@@ -14,7 +14,7 @@ from .args import add_out_arg, add_program_args, add_sop_arg, parse_vocab
 TRAIN_HELP = """\
 Train a transformer of the compiled model's shape (pre-LayerNorm, learned positional
 embeddings unless --no-pos, BOS at position 0) on a RASP program's task. Inputs of
-lengths 1..N are labelled by the interpreter; about one input in five (by a hash of its
+lengths 1..N (or --min-len..N) are labelled by the interpreter; about one input in five (by a hash of its
 tokens) is held out and never trained on. --data picks the input distribution:
 uniform tokens; skewed (each input draws its own token frequencies, so tokens repeat
 and most-frequent/histogram tasks are not near-constant); brackets (a random walk over
@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batches")
     p.add_argument("--data", default="auto", choices=("auto", "uniform", "skewed", "brackets"),
                    help="input distribution (see above)")
+    p.add_argument("--min-len", type=int, default=1,
+                   help="shortest sampled input (default 1; --max-len: every input as long as allowed)")
     p.add_argument("--corpus", metavar="FILE.tsv",
                    help="train on a corpus of `input<TAB>expected` lines (word tokens; the `rasp eval` "
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
@@ -94,7 +96,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
-        target=args.target, data=args.data,
+        target=args.target, data=args.data, min_len=args.min_len,
     )
     prog = rasp.load(args.file)
     setup = prepare(prog.sop(args.sop), vocab, max_len, args.causal, options, corpus)

@@ -7,7 +7,8 @@ interpreter (the causal reference program under `causal`), so a model is scored 
 exactly what the RASP program computes.
 
 Distributions (`--data`):
-- `uniform`: lengths 1..N and tokens uniform.
+- `uniform`: tokens uniform. Lengths are uniform over 1..N (or `--min-len`..N) in every
+  distribution.
 - `skewed`: each sequence draws its own token frequencies (a Dirichlet), so tokens
   repeat and one is usually clearly the most frequent (uniform tokens make
   most-frequent and histogram tasks nearly constant).
@@ -88,9 +89,10 @@ def resolve_distribution(name: str, vocab: Sequence[Any]) -> str:
     return name
 
 
-def sample_inputs(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, count: int, distribution: str) -> list[list[Any]]:
-    """`count` inputs of lengths 1..max_len from a resolved distribution."""
-    lengths = rng.integers(1, max_len + 1, size=count)
+def sample_inputs(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, count: int, distribution: str,
+                  min_len: int = 1) -> list[list[Any]]:
+    """`count` inputs of lengths min_len..max_len (uniform) from a resolved distribution."""
+    lengths = rng.integers(min_len, max_len + 1, size=count)
     out = []
     for i, n in enumerate(lengths):
         kind = distribution
@@ -130,11 +132,11 @@ def _bracket_walk(rng: np.random.Generator, vocab: Sequence[Any], n: int) -> lis
 
 
 def sample_split(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, count: int,
-                 distribution: str, held_out: bool) -> list[list[Any]]:
+                 distribution: str, held_out: bool, min_len: int = 1) -> list[list[Any]]:
     """`count` inputs from one side of the split (fewer if that side is nearly empty)."""
     found: list[list[Any]] = []
     for _ in range(50):
-        batch = sample_inputs(rng, vocab, max_len, 2 * (count - len(found)) + 16, distribution)
+        batch = sample_inputs(rng, vocab, max_len, 2 * (count - len(found)) + 16, distribution, min_len)
         found += [x for x in batch if in_held_out(x) == held_out][: count - len(found)]
         if len(found) >= count:
             break

@@ -42,6 +42,7 @@ class TrainOptions:
     target: float = 1.0  # stop once validation accuracy reaches this
     eval_every: int = 50
     data: str = "auto"
+    min_len: int = 1  # shortest sampled input (max_len: fixed-length inputs)
     train_size: int = 20_000
     held_out: int = 1_000
     device: str = "cpu"
@@ -123,6 +124,8 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     if o.init == "random" and o.heads and o.d_model % o.heads:
         raise RaspInputError(f"--d-model {o.d_model} must be a multiple of --heads {o.heads}")
     D.check_sizes(vocab, max_len)
+    if not 1 <= o.min_len <= max_len:
+        raise RaspInputError(f"--min-len must be between 1 and --max-len {max_len}, not {o.min_len}")
     torch.manual_seed(o.seed)
     try:
         compiled = compile_program(sop, vocab, max_len, causal=causal, no_pos=o.no_pos)
@@ -143,7 +146,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
             rows = [(x, y) for x, y, held in corpus if held == held_out]
             inputs, labels = [x for x, _ in rows], [D.corpus_labels(y, outputs) for _, y in rows]
         else:
-            inputs = D.sample_split(rng, vocab, max_len, count, distribution, held_out)
+            inputs = D.sample_split(rng, vocab, max_len, count, distribution, held_out, o.min_len)
             labels = D.label(reference, inputs)
         return D.make_batches(inputs, labels, model.encode, outputs)
 
