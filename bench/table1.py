@@ -97,15 +97,15 @@ def run_one(task: Task, fewer: bool, args: argparse.Namespace) -> dict:
     matches = match_heads(compiled, result.model, inputs)
     row["similarity"] = max(m.similarity for m in matches)
     if args.out_dir and task.program in PICTURED:
-        try:
-            from rasp.train.plot import loss_curve, matched_heads
-        except ImportError as e:  # matplotlib missing: the table still counts
-            print(f"no pictures for {task.name}: {e}", file=sys.stderr)
-            return row
+        from rasp.train.plot import loss_curve, matched_heads
+
         folder = Path(args.out_dir)
-        loss_curve(result.history, folder / f"{task.program}_loss.png", force=True, title=task.name)
-        example = max(inputs[:50], key=len)
-        matched_heads(matches, compiled, result.model, example, folder / f"{task.program}_heads.png", force=True)
+        try:
+            loss_curve(result.history, folder / f"{task.program}_loss.png", force=True, title=task.name)
+            example = max(inputs[:50], key=len)
+            matched_heads(matches, compiled, result.model, example, folder / f"{task.program}_heads.png", force=True)
+        except ImportError as e:  # no matplotlib: the table still counts
+            print(f"no pictures for {task.name}: {e}", file=sys.stderr)
     return row
 
 
@@ -190,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     for index, fewer, row in done:
         results[index, fewer] = row
         print(f"{TASKS_BY_INDEX[index].name}{' (one layer fewer)' if fewer else ''}: {row}", file=sys.stderr, flush=True)
+        if args.out_dir:  # the runs so far, in case the whole table is cut short
+            write_json(Path(args.out_dir) / "table1.json", results)
     if workers > 1:
         pool.close()
         pool.join()
@@ -199,10 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.out_dir:
         folder = Path(args.out_dir)
         (folder / "table1.md").write_text(table)
-        raw = [{"task": TASKS_BY_INDEX[i].name, "task_spec": asdict(TASKS_BY_INDEX[i]),
-                "full": results[i, False], "fewer": results[i, True]} for i in indices]
-        (folder / "table1.json").write_text(json.dumps(raw, indent=1) + "\n")
     return 0
+
+
+def write_json(path: Path, results: dict[tuple[int, bool], dict]) -> None:
+    raw = [{"task": TASKS_BY_INDEX[i].name, "spec": asdict(TASKS_BY_INDEX[i]),
+            "run": "one layer fewer" if fewer else "predicted size", **row}
+           for (i, fewer), row in sorted(results.items())]
+    path.write_text(json.dumps(raw, indent=1) + "\n")
 
 
 if __name__ == "__main__":
