@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--steps", type=int, default=2000, help="most training steps (default 2000)")
     p.add_argument("--batch", type=int, default=128, help="inputs per step (default 128)")
     p.add_argument("--lr", type=float,
-                   help="learning rate (default: 1e-3 with AdamW from random weights; 1e-5 with plain SGD "
+                   help="learning rate, decaying on a cosine to a tenth (default: 1e-3 with AdamW from random weights; 1e-5 with plain SGD "
                    "from compiled weights, which larger steps or Adam break)")
     p.add_argument("--init", choices=("random", "compiled"), default="random",
                    help="random weights, or the compiled model's weights (fine-tuning)")
