@@ -173,7 +173,7 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["trace", sort, "--input", "abc"]) == 1
     assert "--vocab and --max-len" in capsys.readouterr().err
     assert main(["trace", sort, "--vocab", "a,b", "--max-len", "3", "--input", "abz"]) == 1
-    assert "not in the compiled vocabulary" in capsys.readouterr().err
+    assert "not in the model's vocabulary" in capsys.readouterr().err
     out = tmp_path / "x.html"
     out.write_text("keep")
     assert main(["view", sort, "--vocab", "a,b", "--max-len", "3", "--input", "ab", "-o", str(out)]) == 1
@@ -213,7 +213,7 @@ def test_serve_reruns_the_model_and_reports_bad_input():
         assert status == 200
         assert json.dumps(prog(["a", "dog", "sees", "the", "cat"])) in page
         status, page = get("?input=the+zebra&words=1")
-        assert status == 400 and "zebra" in page and "not in the compiled vocabulary" in page
+        assert status == 400 and "zebra" in page and "not in the model's vocabulary" in page
         status, page = get("?input=" + "a+" * 9 + "&words=1")
         assert status == 400 and "at most 5" in page
         assert get("nothing-here")[0] == 404

@@ -69,7 +69,7 @@ def _compile(args: argparse.Namespace):
     vocab = parse_vocab(args.vocab)
     return compile_program(
         prog, vocab, args.max_len, causal=args.causal, output=args.sop, device=device, reuse=args.reuse,
-        no_pos=args.no_pos,
+        no_pos=getattr(args, "no_pos", False),  # the viewer's commands have no --no-pos
     )
 
 
