@@ -49,7 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_corpora.py
 
 # Learned versus compiled (RASP paper Table 1 at CPU scale, ~30 min on 2 cores); e.g.
-# make table1 TABLE1_ARGS="--quick"   or   TABLE1_ARGS="--device cuda --steps 5000".
+# make table1 TABLE1_ARGS="--quick"   or   TABLE1_ARGS="--out-dir table1 --device cuda --jobs 8".
 TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)

@@ -19,8 +19,9 @@ __version__ = "0.1.0"
 def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
     """Compile a Program (or an s-op) into an exact torch transformer; see rasp.compiler.
 
-    Options: causal (bool), output (an s-op name), reuse (bool), device (e.g. "cuda"),
-    no_pos (bool). Arguments of the wrong type are a RaspArgumentError, not a traceback."""
+    Options: causal (bool), no_pos (bool, with causal), output (an s-op name), reuse (bool),
+    device (e.g. "cuda"), dtype ("float64", "float32", ...), max_params (int, or None for no
+    limit). Arguments of the wrong type are a RaspArgumentError, not a traceback."""
     _check_compile_args(program, vocab, max_len, options)
     with optional_packages():  # torch is an optional extra: say how to get it
         from .compiler import compile_program
@@ -28,7 +29,10 @@ def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI
         return compile_program(program, vocab=vocab, max_len=max_len, **options)
 
 
-_COMPILE_OPTIONS = {"causal": (bool,), "no_pos": (bool,), "reuse": (bool,), "output": (str, type(None)), "device": (str, type(None))}
+_COMPILE_OPTIONS = {
+    "causal": (bool,), "no_pos": (bool,), "reuse": (bool,), "output": (str, type(None)),
+    "device": (str, type(None)), "dtype": (str,), "max_params": (int, type(None)),
+}
 
 
 def _check_compile_args(program, vocab, max_len, options) -> None:

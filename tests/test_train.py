@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 import rasp  # noqa: E402
 from rasp.cli.app import main  # noqa: E402
 from rasp.compiler.verify import default_inputs, verify  # noqa: E402
-from rasp.errors import RaspError  # noqa: E402
+from rasp.errors import RaspError, RaspInputError  # noqa: E402
 from rasp.train import data as D  # noqa: E402
 from rasp.train.loop import TrainOptions, fit, prepare, train  # noqa: E402
 
@@ -162,6 +162,7 @@ def test_fine_tune_on_a_corpus_from_compiled_weights(tmp_path, capsys):
     (["--init", "compiled", "--layers", "2"], "compiled model's layers"),
     (["--lr", "-1"], "positive"),
     (["--d-model", "10", "--heads", "3"], "multiple"),
+    (["--min-len", "5"], "--min-len must be between 1 and --max-len 4"),
 ])
 def test_bad_options_are_clean_errors_before_training(tmp_path, capsys, extra, message):
     out = tmp_path / "m.safetensors"
@@ -183,7 +184,7 @@ def test_bad_programs_vocabularies_and_corpora_are_clean_errors(tmp_path, capsys
     corpus = tmp_path / "c.tsv"
     corpus.write_text("good film pos\n")
     assert main(["train", str(PROGRAMS / "sentiment.rasp"), "--corpus", str(corpus), "-o", str(out)]) == 1
-    assert "tab" in capsys.readouterr().err
+    assert "TAB" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -204,3 +205,24 @@ def test_fit_reports_held_out_accuracy_of_its_model():
     expected = rasp.evaluate_batch(sop("shift"), held)
     got = result.model.run_batch(held)
     assert result.accuracy == pytest.approx(sum(g == e for g, e in zip(got, expected)) / len(held))
+
+
+def test_corpus_rows_use_the_eval_reader_and_its_held_out_section():
+    from rasp.eval import parse_corpus
+
+    text = "a b\tx y\nb\tz\n# held-out: never trained on\nb a\tx\n"
+    rows = D.corpus_rows(parse_corpus(text, "c.tsv"), "c.tsv")
+    assert rows == [(["a", "b"], ["x", "y"], False), (["b"], ["z"], False), (["b", "a"], ["x"], True)]
+    unmarked = D.corpus_rows(parse_corpus("a b\tx y\n", "c.tsv"), "c.tsv")
+    assert unmarked[0][2] == D.in_held_out(["a", "b"])  # no section: the hash decides
+    with pytest.raises(RaspInputError, match="c.tsv:1: the expected output has 2 tokens for an input of 3"):
+        D.corpus_rows(parse_corpus("a b c\tx y\n", "c.tsv"), "c.tsv")
+
+
+def test_min_len_fixes_the_length_of_sampled_inputs():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    fixed = D.sample_split(rng, list("abc"), 6, 50, "uniform", held_out=False, min_len=6)
+    assert len(fixed) == 50 and {len(x) for x in fixed} == {6}
+    assert len({len(x) for x in D.sample_inputs(rng, list("abc"), 6, 200, "uniform")}) == 6

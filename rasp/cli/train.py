@@ -14,7 +14,7 @@ from .args import add_out_arg, add_program_args, add_sop_arg, parse_vocab
 TRAIN_HELP = """\
 Train a transformer of the compiled model's shape (pre-LayerNorm, learned positional
 embeddings unless --no-pos, BOS at position 0) on a RASP program's task. Inputs of
-lengths 1..N are labelled by the interpreter; about one input in five (by a hash of its
+lengths 1..N (or --min-len..N) are labelled by the interpreter; about one input in five (by a hash of its
 tokens) is held out and never trained on. --data picks the input distribution:
 uniform tokens; skewed (each input draws its own token frequencies, so tokens repeat
 and most-frequent/histogram tasks are not near-constant); brackets (a random walk over
@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--steps", type=int, default=2000, help="most training steps (default 2000)")
     p.add_argument("--batch", type=int, default=128, help="inputs per step (default 128)")
     p.add_argument("--lr", type=float,
-                   help="learning rate (default: 1e-3 with AdamW from random weights; 1e-5 with plain SGD "
+                   help="learning rate, decaying on a cosine to a tenth (default: 1e-3 with AdamW from random weights; 1e-5 with plain SGD "
                    "from compiled weights, which larger steps or Adam break)")
     p.add_argument("--init", choices=("random", "compiled"), default="random",
                    help="random weights, or the compiled model's weights (fine-tuning)")
@@ -47,6 +47,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batches")
     p.add_argument("--data", default="auto", choices=("auto", "uniform", "skewed", "brackets"),
                    help="input distribution (see above)")
+    p.add_argument("--min-len", type=int, default=1,
+                   help="shortest sampled input (default 1; --max-len: every input as long as allowed)")
     p.add_argument("--corpus", metavar="FILE.tsv",
                    help="train on a corpus of `input<TAB>expected` lines (word tokens; the `rasp eval` "
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
@@ -78,21 +80,23 @@ def register(subparsers: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import rasp
 
-    from ..train.data import read_corpus
+    from ..eval import corpus_vocab, read_corpus
+    from ..train.data import corpus_rows
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
     out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
     curve = check_output(out.with_name(out.name.split(".")[0] + ".loss.png"), args.force, [args.file])
-    corpus = read_corpus(args.corpus) if args.corpus else None
-    if args.vocab is None and corpus is None:
+    examples = read_corpus(args.corpus) if args.corpus else None
+    if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
-    vocab = parse_vocab(args.vocab) if args.vocab else list(dict.fromkeys(w for x, _ in corpus for w in x))
-    max_len = args.max_len if args.max_len is not None else max(len(x) for x, _ in corpus)
+    corpus = corpus_rows(examples, args.corpus) if examples else None
+    vocab = parse_vocab(args.vocab) if args.vocab else corpus_vocab(examples)
+    max_len = args.max_len if args.max_len is not None else max(len(ex.words) for ex in examples)
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
-        target=args.target, data=args.data,
+        target=args.target, data=args.data, min_len=args.min_len,
     )
     prog = rasp.load(args.file)
     setup = prepare(prog.sop(args.sop), vocab, max_len, args.causal, options, corpus)

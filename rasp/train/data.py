@@ -7,7 +7,8 @@ interpreter (the causal reference program under `causal`), so a model is scored 
 exactly what the RASP program computes.
 
 Distributions (`--data`):
-- `uniform`: lengths 1..N and tokens uniform.
+- `uniform`: tokens uniform. Lengths are uniform over 1..N (or `--min-len`..N) in every
+  distribution.
 - `skewed`: each sequence draws its own token frequencies (a Dirichlet), so tokens
   repeat and one is usually clearly the most frequent (uniform tokens make
   most-frequent and histogram tasks nearly constant).
@@ -24,12 +25,12 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import RaspInputError, SourcePos
+from ..errors import RaspInputError
+from ..eval import Example
 from ..ir.evaluate import evaluate_batch
 from ..ir.sops import SOp
 
@@ -88,9 +89,10 @@ def resolve_distribution(name: str, vocab: Sequence[Any]) -> str:
     return name
 
 
-def sample_inputs(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, count: int, distribution: str) -> list[list[Any]]:
-    """`count` inputs of lengths 1..max_len from a resolved distribution."""
-    lengths = rng.integers(1, max_len + 1, size=count)
+def sample_inputs(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, count: int, distribution: str,
+                  min_len: int = 1) -> list[list[Any]]:
+    """`count` inputs of lengths min_len..max_len (uniform) from a resolved distribution."""
+    lengths = rng.integers(min_len, max_len + 1, size=count)
     out = []
     for i, n in enumerate(lengths):
         kind = distribution
@@ -130,11 +132,11 @@ def _bracket_walk(rng: np.random.Generator, vocab: Sequence[Any], n: int) -> lis
 
 
 def sample_split(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, count: int,
-                 distribution: str, held_out: bool) -> list[list[Any]]:
+                 distribution: str, held_out: bool, min_len: int = 1) -> list[list[Any]]:
     """`count` inputs from one side of the split (fewer if that side is nearly empty)."""
     found: list[list[Any]] = []
     for _ in range(50):
-        batch = sample_inputs(rng, vocab, max_len, 2 * (count - len(found)) + 16, distribution)
+        batch = sample_inputs(rng, vocab, max_len, 2 * (count - len(found)) + 16, distribution, min_len)
         found += [x for x in batch if in_held_out(x) == held_out][: count - len(found)]
         if len(found) >= count:
             break
@@ -183,37 +185,24 @@ def _native(v: Any) -> Any:
 
 
 # -- corpora ----------------------------------------------------------------------------------
-# MERGE NOTE: a minimal reader of the `rasp eval` corpus format, written before rasp/eval.py
-# existed; at merge it is to be replaced by rasp.eval's corpus reader.
+# Corpora are read by `rasp.eval.read_corpus` (the `rasp eval` format, one reader for both).
 
 
-def read_corpus(path: str | Path) -> list[tuple[list[str], list[str]]]:
-    """(input words, expected words) per line of `input<TAB>expected`; `#` starts a comment
-    line, blank lines are skipped."""
-    from ..files import read_text
-
+def corpus_rows(examples: Sequence[Example], name: str) -> list[tuple[list[str], list[str], bool]]:
+    """(input words, expected words, held out) per corpus example. The expected column
+    labels every input word, or is one label for the whole input (the last position). A
+    corpus with a `# held-out` section holds out exactly that section; without one, the
+    stable hash of the words splits it."""
+    marked = any(ex.held_out for ex in examples)
     rows = []
-    for number, line in enumerate(read_text(path, "corpus").splitlines(), start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        if "\t" not in line:
+    for ex in examples:
+        if len(ex.expected) not in (1, len(ex.words)):
             raise RaspInputError(
-                "a corpus line needs a tab between the input and the expected output",
-                pos=SourcePos(str(path), number, 1, line),
+                f"{name}:{ex.line}: the expected output has {len(ex.expected)} tokens for an input of "
+                f"{len(ex.words)}; to train on it, give one per input token or one for the whole input",
             )
-        source, expected = line.split("\t", 1)
-        words, want = source.split(), expected.split()
-        if not words or not want:
-            raise RaspInputError("empty input or expected output", pos=SourcePos(str(path), number, 1, line))
-        if len(want) not in (1, len(words)):
-            raise RaspInputError(
-                f"expected output has {len(want)} tokens for an input of {len(words)}: "
-                "give one per input token, or one for the whole input",
-                pos=SourcePos(str(path), number, len(source) + 2, line),
-            )
-        rows.append((words, want))
-    if not rows:
-        raise RaspInputError(f"corpus {path} has no examples")
+        held = ex.held_out if marked else in_held_out(ex.words)
+        rows.append((list(ex.words), list(ex.expected), held))
     return rows
 
 

@@ -136,7 +136,17 @@ class TrainedModel:
 
 
 def new_module(cfg: Any, seed: int) -> Any:
-    """A Transformer with small random weights (LayerNorm gains 1, biases 0), from `seed`."""
+    """A Transformer with random weights from `seed`: token and position embeddings N(0, 1)
+    (as torch's nn.Embedding), every other matrix N(0, 1/fan_in), LayerNorm gains 1, biases 0.
+
+    The scale matters at this size. With GPT-2's N(0, 0.02) everywhere, the embeddings are
+    so small that the first layer's output drowns them in the residual stream, and the
+    query-key products start so close to zero that attention stays uniform for hundreds of
+    steps: reverse reached 0.45 held-out accuracy after 600 steps; with this scale, 0.98
+    after 200 (vocab 8, lengths up to 10, d_model 64).
+    """
+    import math
+
     import torch
 
     from ..compiler.model import Transformer
@@ -150,8 +160,10 @@ def new_module(cfg: Any, seed: int) -> Any:
                 p.fill_(1.0)
             elif last.startswith("b"):
                 p.zero_()
-            else:
-                p.copy_(torch.randn(p.shape, generator=gen) * 0.02)
+            elif last in ("W_E", "W_pos"):
+                p.copy_(torch.randn(p.shape, generator=gen))
+            else:  # W_Q, W_K, W_V (.., d_model, d_head), W_O, W_in, W_out, W_U: fan_in is shape[-2]
+                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(p.shape[-2]))
     return module
 
 
