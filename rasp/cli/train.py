@@ -45,6 +45,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-bos", dest="bos", action="store_false",
                    help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batches")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where to train (auto: the GPU when torch sees one; the same seed gives the same "
+                   "result on one device, not across devices)")
     p.add_argument("--data", default="auto", choices=("auto", "uniform", "skewed", "brackets"),
                    help="input distribution (see above)")
     p.add_argument("--min-len", type=int, default=1,
@@ -96,7 +99,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
-        target=args.target, data=args.data, min_len=args.min_len,
+        target=args.target, data=args.data, min_len=args.min_len, device=_device(args.device),
     )
     prog = rasp.load(args.file)
     setup = prepare(prog.sop(args.sop), vocab, max_len, args.causal, options, corpus)
@@ -156,3 +159,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"best {summary['best_similarity']:.3f}, mean {summary['mean_similarity']:.3f} "
               f"over {len(inputs)} inputs" + (f"; wrote {png}" if png else ""))
     return 0
+
+
+def _device(choice: str) -> str:
+    import torch
+
+    if choice == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RaspInputError("--device cuda: torch sees no CUDA device here")
+    return choice
