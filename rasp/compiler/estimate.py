@@ -22,7 +22,9 @@ from .layout import ONE, ResidualLayout
 
 # Beyond this many parameters `compile_program` refuses unless told otherwise (about 0.4 GB of
 # float64 weights, a few GB at peak while assembling).
-DEFAULT_MAX_PARAMS = 50_000_000
+# Weights live three times while compiling (numpy, torch, module): 150M float64 is ~3.6 GB,
+# room for word-level programs with a few hundred words (translate.rasp: 49M at 95 words).
+DEFAULT_MAX_PARAMS = 150_000_000
 # Value sets are kept per (query, key) position pair, so their inference and the
 # verification grow with max_len squared: past this, compiling takes many minutes and
 # gigabytes before the parameter estimate can even be made (max_len 2,000 ran over
