@@ -27,7 +27,7 @@ DEMO_OUT ?= demo-output
 demo: $(STAMP)
 	mkdir -p $(DEMO_OUT)
 	$(VENV)/bin/rasp run programs/sort.rasp --input "hello"
-	$(VENV)/bin/rasp run programs/translate.rasp --words --input "the cat sees a dog"
+	$(VENV)/bin/rasp run programs/translate.rasp --words --input "the small cat does not see the black dogs"
 	$(VENV)/bin/rasp run programs/reverse.rasp --input "hello" --json
 	$(VENV)/bin/rasp layers programs/sort_by_most_freq.rasp
 	$(VENV)/bin/rasp draw programs/sort.rasp --input hello -o $(DEMO_OUT)/sort-graph.$$(command -v dot >/dev/null && echo svg || echo dot) --force
@@ -41,6 +41,7 @@ demo: $(STAMP)
 	$(VENV)/bin/rasp run programs/sentiment.rasp --words --input "the plot is dull but the jokes are not bad"
 	$(VENV)/bin/rasp eval programs/sentiment.rasp programs/corpora/sentiment.tsv --classify --compiled
 	$(VENV)/bin/rasp eval programs/grammaticality.rasp programs/corpora/grammaticality.tsv --classify --compiled
+	$(VENV)/bin/rasp eval programs/translate.rasp programs/corpora/en_fr.tsv --compiled --show 3
 	@echo "demo pictures and weights are in $(DEMO_OUT)/"
 
 bench: $(STAMP)
