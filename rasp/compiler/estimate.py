@@ -135,5 +135,6 @@ def check_precision(weights: Weights, layout: ResidualLayout, dtype: str) -> Non
     if problems:
         raise RaspCompileError(
             f"{dtype} cannot be shown to keep this model exact: " + "; ".join(dict.fromkeys(problems[:3])),
-            hint="use a wider dtype (float32 or float64), or a smaller --max-len",
+            hint=f"use a wider dtype ({' or '.join(d for d in DTYPES if DTYPES[d] > DTYPES[dtype]) or 'none is wider'}), "
+            "or a smaller --max-len",
         )
