@@ -66,6 +66,11 @@ def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
     p.add_argument("--allow-large", action="store_true", help="no limit on the model's size")
 
 
+# What `_compile` reads beyond `add_program_args`: commands that compile a program without
+# offering these flags (trace, view, serve) set them to these defaults.
+COMPILE_DEFAULTS = dict(reuse=True, no_pos=False, dtype="float64", max_params=DEFAULT_MAX_PARAMS, allow_large=False)
+
+
 def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
@@ -85,13 +90,11 @@ def _compile(args: argparse.Namespace):
     prog = load_program(args.file)
     device = "cuda" if torch.cuda.is_available() else None
     vocab = parse_vocab(args.vocab)
-    # trace/view/serve compile through here too, with only the common flags
     options = dict(
-        causal=args.causal, output=args.sop, device=device, reuse=getattr(args, "reuse", True),
-        no_pos=getattr(args, "no_pos", False), dtype=getattr(args, "dtype", "float64"),
-        max_params=None if getattr(args, "allow_large", False) else getattr(args, "max_params", DEFAULT_MAX_PARAMS),
+        causal=args.causal, output=args.sop, device=device, reuse=args.reuse, no_pos=args.no_pos,
+        dtype=args.dtype, max_params=None if args.allow_large else args.max_params,
     )
-    if getattr(args, "json", False):
+    if args.json:
         return compile_program(prog, vocab, args.max_len, **options)
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import RaspInputError
 from .args import add_input_args, add_out_arg, add_program_args, read_input
+from .compile import COMPILE_DEFAULTS, _compile
 
 MODEL_SUFFIXES = {".safetensors", ".pt"}
 
@@ -36,7 +37,7 @@ def register(subparsers: Any) -> None:
 
 def _subject_args(p: argparse.ArgumentParser) -> None:
     add_program_args(p, "trace", required=False)
-    p.set_defaults(reuse=True)
+    p.set_defaults(json=False, **COMPILE_DEFAULTS)  # trace adds its own --json
 
 
 class Subject:
@@ -57,8 +58,6 @@ class Subject:
                     f"{args.file} is a program: give --vocab and --max-len to compile it "
                     "(or pass a saved .safetensors model)"
                 )
-            from .compile import _compile
-
             self.source = read_text(args.file, "program")
             self.model = _compile(args)
         self.title = f"{Path(args.file).name}" + (f" ({self.output_name})" if self.output_name else "")
