@@ -56,8 +56,10 @@ def add_sop_arg(p: argparse.ArgumentParser, what: str = "use") -> None:
 
 
 def parse_vocab(text: str) -> list[str]:
-    """`a,b,c` is three tokens; text without commas is one token per character."""
-    tokens = text.split(",") if "," in text else list(text)
+    """`--vocab`: the API's convention (`split_vocab`), with no empty tokens."""
+    from ..compiler.compiled import split_vocab
+
+    tokens = split_vocab(text)
     if any(t == "" for t in tokens):
         raise RaspInputError(f"--vocab {text!r} has an empty token; separate tokens with single commas")
     return tokens

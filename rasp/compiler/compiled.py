@@ -345,8 +345,14 @@ def components(allocation: Allocation, names: dict[Space, str]) -> list[dict[str
     return rows
 
 
+def split_vocab(text: str) -> list[str]:
+    """The vocabulary convention of the API and the CLI: `a,b,c` is three tokens; text
+    without commas is one token per character."""
+    return text.split(",") if "," in text else list(text)
+
+
 def _vocab(vocab: Iterable[Any]) -> list[Any]:
-    items = list(vocab.split(",") if isinstance(vocab, str) and "," in vocab else vocab)
+    items = split_vocab(vocab) if isinstance(vocab, str) else list(vocab)
     items = list(dict.fromkeys(items))
     if not items:
         raise RaspCompileError("the vocabulary is empty")
