@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspError
-from ..ir.evaluate import _convert_tokens, token_array
+from ..ir.evaluate import _convert_tokens, native, token_array
 from ..ir.sops import (
     Aggregate,
     Comparison,
@@ -52,10 +52,6 @@ def value_key(v: Any) -> tuple:
 
 def is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def native(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 @dataclass(frozen=True)

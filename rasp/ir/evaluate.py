@@ -137,7 +137,7 @@ def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
     elif kinds <= {"int", "float", "bool"}:
         # Numbers of several types side by side keep their own types (the reference's
         # tokens_asis): 3 stays 3 next to 1.5, and a boolean stays a boolean.
-        return mixed_numbers([[_native(t) for t in toks] for toks in token_lists])
+        return mixed_numbers([[native(t) for t in toks] for toks in token_lists])
     elif kinds == {"str"}:
         dtype = str
     else:
@@ -157,7 +157,8 @@ def mixed_numbers(rows: Sequence[Sequence[Any]]) -> np.ndarray:
     return out
 
 
-def _native(v: Any) -> Any:
+def native(v: Any) -> Any:
+    """A numpy scalar as the Python value it holds; anything else as it is."""
     return v.item() if isinstance(v, np.generic) else v
 
 
@@ -245,14 +246,14 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
                 return np.where(raw, "True", "False")
             if raw.dtype.kind in "fO":
                 # str() of each token as given, as the reference does: 2 -> "2", 1.5 -> "1.5"
-                return np.array([[str(_native(v)) for v in row] for row in raw.tolist()], dtype=str).reshape(raw.shape)
+                return np.array([[str(native(v)) for v in row] for row in raw.tolist()], dtype=str).reshape(raw.shape)
             return raw.astype(str)
         if kind == "int":
             if raw.dtype.kind in "fO":
                 numbers = raw.astype(np.float64)
                 whole = numbers == np.round(numbers)
                 if not whole.all():
-                    raise ValueError(_native(raw[~whole][0]))
+                    raise ValueError(native(raw[~whole][0]))
             return raw.astype(np.int64)
         if kind == "float":
             return raw.astype(np.float64)
@@ -291,7 +292,7 @@ def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarra
     for code in combos.tolist():
         args = []
         for u, r in zip(reversed(uniques), reversed(radices)):
-            args.append(_native(u[code % r]))
+            args.append(native(u[code % r]))
             code //= r
         args.reverse()
         results.append(_call(expr, fn, args))

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..errors import RaspInputError
 from ..eval import Example
-from ..ir.evaluate import evaluate_batch
+from ..ir.evaluate import evaluate_batch, native
 from ..ir.sops import SOp
 
 DISTRIBUTIONS = ("auto", "uniform", "skewed", "brackets")
@@ -180,7 +180,7 @@ def make_batches(inputs: list[list[Any]], labels: list[list[Any]], encode: Calla
 
 
 def _native(v: Any) -> Any:
-    v = v.item() if isinstance(v, np.generic) else v
+    v = native(v)
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
