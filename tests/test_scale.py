@@ -45,6 +45,64 @@ def test_reverse_width_grows_linearly_with_max_len(numeric_selects):
     assert max(large.summary()["mlp_hidden"]) < 8 * 48
 
 
+def test_reverse_reads_positions_as_numbers_in_three_layers(numeric_selects):
+    # `length - indices - 1` is one sum of one-leaf functions: fused into the MLP that decodes
+    # length, it reads positions as one number, so no max_len-wide one-hot code is left in
+    # the residual; the paper's 2 layers plus one for computing length
+    model = compile_program(rasp.from_source(REVERSE), "abc", 48)
+    s = model.summary()
+    assert s["layers"] == 3 and s["heads"] == [1, 0, 1]
+    assert s["d_model"] < 48 and "indices" in model.spaces and not model.spaces["indices"].categorical
+    _exact(model, list("abc"))
+
+
+def test_layers_are_sized_to_their_own_heads_and_units(tmp_path, numeric_selects):
+    model = compile_program(rasp.from_source(REVERSE), "abc", 24)
+    blocks = model.module.blocks
+    assert [b.attn.W_Q.shape[0] for b in blocks] == [1, 0, 1]  # no padding head in the middle layer
+    assert blocks[2].mlp.W_in.shape[1] == 0 and blocks[0].mlp.W_in.shape[1] > 0
+    total = sum(p.numel() for p in model.module.parameters())
+    assert model.summary()["params"] == total
+    model.save(tmp_path / "r.safetensors")
+    loaded = load_model(tmp_path / "r.safetensors")
+    assert [b.attn.W_Q.shape[0] for b in loaded.module.blocks] == [1, 0, 1]
+    assert loaded.run("abcab") == ["b", "a", "c", "b", "a"]
+    cache = loaded.run_with_cache("abc")
+    assert tuple(cache["blocks.1.attn.hook_pattern"].shape) == (1, 0, 4, 4)
+
+
+def test_uniform_state_pads_every_layer_to_the_same_shapes():
+    from rasp.compiler.model import uniform_state
+
+    model = compile_program(rasp.from_source(REVERSE), "abc", 24)
+    cfg, state = model.module.cfg, uniform_state(model.module)
+    for i in range(cfg.n_layers):
+        assert state[f"blocks.{i}.attn.W_Q"].shape == (cfg.n_heads, cfg.d_model, cfg.d_head)
+        assert state[f"blocks.{i}.mlp.W_in"].shape == (cfg.d_model, cfg.d_mlp)
+    own = model.module.state_dict()
+    w = own["blocks.0.mlp.W_in"]
+    assert (state["blocks.0.mlp.W_in"][:, : w.shape[1]] == w).all() and not state["blocks.0.mlp.W_in"][:, w.shape[1]:].any()
+
+
+def test_precision_bounds_count_one_coordinate_per_one_hot_space_alive_at_each_sublayer():
+    # dyck2 at max_len 64 reuses a one-hot code's dimensions for a square up to 4,096 later on;
+    # counting every owner of a dimension at once, and every one-hot coordinate at once,
+    # made scores look 1.6e9 large and refused float32
+    import numpy as np
+
+    from rasp.compiler.layout import ONE, Space, assign_layout
+
+    code = Space("code", ("a", "b", "c"), categorical=True)
+    square = Space("square", (0, 4096), categorical=False)
+    layout = assign_layout([ONE, code, square], {ONE: 0, code: 0, square: 4}, {code: 2})
+    assert set(layout.dims[square]) <= set(layout.dims[code])  # the square took the code's dimensions
+    w = np.zeros((layout.d_model, 1))
+    w[layout.dims[code], 0] = [5.0, 7.0, 3.0]
+    assert layout.largest(w, 1)[0] == 7.0  # one-hot: one coordinate at a time, not 15
+    assert layout.largest(w, 5)[0] == w[layout.dims[square][0], 0] * 4096  # later a dimension holds the square
+    assert layout.alive(3) == [ONE]  # the code is dead, the square not yet written
+
+
 def test_numeric_equality_select_keeps_defaults_where_nothing_matches(numeric_selects):
     # queries beyond the sequence select nothing and must read the default
     prog = rasp.from_source('src = length - indices + 1; out = aggregate(select(indices, src, ==), tokens, "_");')

@@ -175,7 +175,14 @@ def cmd_compile(args: argparse.Namespace) -> int:
     else:
         _print_summary(model, report, out)
     _print_mismatches(report)
+    _blame_dtype(report, args.dtype)
     return 0 if report.ok else 1
+
+
+def _blame_dtype(report: Any, dtype: str) -> None:
+    if not report.ok and dtype != "float64":
+        print(f"{dtype} rounding breaks this model on these inputs (the precision check before building is a "
+              f"screen, verification decides): compile it in float64, the default", file=sys.stderr)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -195,6 +202,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             highlight=False,
         )
     _print_mismatches(report)
+    _blame_dtype(report, args.dtype)
     return 0 if report.ok else 1
 
 

@@ -8,7 +8,7 @@ score and values see BOS as the head's default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,9 @@ class Weights:
     b_in: list[np.ndarray]
     W_out: list[np.ndarray]
     W_U: np.ndarray
+    # BOS's residual where each layer's attention and MLP read it (the same on every input)
+    bos_attn: list[np.ndarray] = field(default_factory=list)
+    bos_mlp: list[np.ndarray] = field(default_factory=list)
 
 
 def embeddings(blocks: Blocks, layout: ResidualLayout, vocab: list[Any], max_len: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,15 +64,15 @@ def embeddings(blocks: Blocks, layout: ResidualLayout, vocab: list[Any], max_len
     return w_e, w_pos
 
 
-def qk_matrix(head: Head, layout: ResidualLayout, bos: np.ndarray) -> np.ndarray:
-    """The bilinear score form x_query @ W @ x_key of a head, BOS corrections included."""
+def qk_matrix(head: Head, layout: ResidualLayout, bos: np.ndarray, sublayer: int) -> np.ndarray:
+    """The bilinear score form x_query @ W @ x_key of a head in `sublayer`, BOS corrections included."""
     d = layout.d_model
     w = np.zeros((d, d))
     for atom in head.atoms:
         rows = layout.dims[atom.query or ONE]
         cols = layout.dims[atom.key or ONE]
         w[np.ix_(rows, cols)] += SCALE * atom.table
-    bound = np.abs(bos @ w) @ magnitudes(layout)  # how much BOS's own content could score a real key
+    bound = float(layout.largest(bos @ w, sublayer))  # how much BOS's own content could score a real key
     b, one = layout.dims[BOS][0], layout.dims[ONE][0]
     w[:, b] -= w @ bos  # cancel what BOS's content would score ...
     n = sum(atom.count for atom in head.atoms)
@@ -92,16 +95,18 @@ def assemble(blocks: Blocks, alloc: Allocation, layout: ResidualLayout, vocab: l
     d = layout.d_model
     w_e, w_pos = embeddings(blocks, layout, vocab, max_len)
     bos = w_e[0] + w_pos[0]
-    n_heads = max((len(h) for h in alloc.heads), default=0) or 1
     layers = []
-    for heads, mlps in zip(alloc.heads, alloc.mlps):
+    bos_attn, bos_mlp = [], []
+    for layer, (heads, mlps) in enumerate(zip(alloc.heads, alloc.mlps)):
+        bos_attn.append(bos)
         qks, ovs = [], []
         for head in heads:
-            qks.append(qk_matrix(head, layout, bos))
+            qks.append(qk_matrix(head, layout, bos, 2 * layer + 1))
             ovs.append(ov_matrix(head, layout, bos))
         for head, ov in zip(heads, ovs):
             bos = bos.copy()
             bos[layout.dims[head.out]] += bos @ ov  # BOS attends to itself alone
+        bos_mlp.append(bos)
         w_in, b_in, w_out = _stack_mlps(mlps, layout)
         bos = bos + np.maximum(bos @ w_in + b_in, 0) @ w_out
         layers.append((heads, qks, ovs, w_in, b_in, w_out))
@@ -110,11 +115,10 @@ def assemble(blocks: Blocks, alloc: Allocation, layout: ResidualLayout, vocab: l
         + [len(_query_dims(q)) for _, qks, *_ in layers for q in qks]
         + [h.out.width for heads in alloc.heads for h in heads]
     )
-    d_mlp = max([1] + [w_in.shape[1] for _, _, _, w_in, _, _ in layers])
-    weights = Weights(w_e, w_pos, [], [], [], [], [], [], [], np.zeros((d, blocks.output.width)))
-    for heads, qks, ovs, w_in, b_in, w_out in layers:
-        wq, wk, wv = (np.zeros((n_heads, d, d_head)) for _ in range(3))
-        wo = np.zeros((n_heads, d_head, d))
+    weights = Weights(w_e, w_pos, [], [], [], [], [], [], [], np.zeros((d, blocks.output.width)), bos_attn, bos_mlp)
+    for heads, qks, ovs, w_in, b_in, w_out in layers:  # each layer sized to its own heads and units
+        wq, wk, wv = (np.zeros((len(heads), d, d_head)) for _ in range(3))
+        wo = np.zeros((len(heads), d_head, d))
         for h, (head, q, ov) in enumerate(zip(heads, qks, ovs)):
             rows = _query_dims(q)
             wq[h, rows, np.arange(len(rows))] = 1
@@ -125,21 +129,11 @@ def assemble(blocks: Blocks, alloc: Allocation, layout: ResidualLayout, vocab: l
         weights.W_K.append(wk)
         weights.W_V.append(wv)
         weights.W_O.append(wo)
-        pad = d_mlp - w_in.shape[1]
-        weights.W_in.append(np.pad(w_in, ((0, 0), (0, pad))))
-        weights.b_in.append(np.pad(b_in, (0, pad)))
-        weights.W_out.append(np.pad(w_out, ((0, pad), (0, 0))))
+        weights.W_in.append(w_in)
+        weights.b_in.append(b_in)
+        weights.W_out.append(w_out)
     weights.W_U[layout.dims[blocks.output], np.arange(blocks.output.width)] = 1
     return weights
-
-
-def magnitudes(layout: ResidualLayout) -> np.ndarray:
-    """The largest absolute value each residual dimension can hold."""
-    out = np.ones(layout.d_model)
-    for space, dims in layout.dims.items():
-        if not space.categorical:
-            out[dims] = np.maximum(out[dims], max(abs(float(v)) for v in space.values))
-    return out
 
 
 def _query_dims(w: np.ndarray) -> np.ndarray:

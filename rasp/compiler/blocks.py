@@ -41,8 +41,8 @@ from ..ir.sops import (
     Tokens,
 )
 from .layout import Space
-from .mlps import MLP, affine_1d, build_mlp
-from .trees import Apply, Const, Leaf, Tree, combinations
+from .mlps import MLP, affine_1d, build_mlp, is_affine, separable_parts
+from .trees import Apply, Const, Leaf, Tree, combinations, replace_leaf
 from .valueset import (
     ALWAYS,
     MAX_VALUES,
@@ -130,6 +130,7 @@ class Lowering:
         self.heads: list[Head] = []
         self.mlps: list[MLP] = []
         self.numeric_choice: dict[int, bool] = {}
+        self.analyses: dict[tuple, Any] = {}
 
     # -- spaces ----------------------------------------------------------------------------
 
@@ -160,8 +161,14 @@ class Lowering:
         else:
             space = self.new_space(expr, expr.name, want, per_position)
             tree = self.tree(expr)
-            if isinstance(tree, Leaf):  # a numeric aggregate wanted as categorical
+            if want and not natural and combinations(tree.leaves()) > FUSE_BUDGET:
+                tree = Leaf(self.space(expr, categorical=False))  # one-hot from the number, a layer later
+            if isinstance(tree, Leaf):  # a numeric s-op wanted as categorical
                 tree = Apply(expr, lambda v: v, [tree])
+            if not want:
+                tree = self._numeric_positions(tree)
+                if isinstance(tree, Apply) and len(tree.leaves()) > 1:
+                    self.separable_parts(tree)  # known already where the budget asked; build_mlp reuses it
             self.mlps.append(build_mlp(expr, tree, space))
         self.spaces[(expr.id, want)] = space
         return space
@@ -189,7 +196,11 @@ class Lowering:
     def _within_budget(self, node: Apply) -> Tree:
         """Stop fusing when the fused table would get large: materialise the sub-expressions
         that shrink it most (`tokens in [...]` over 300 words is 2 values, not 300), at the
-        cost of one more MLP layer; past MAX_VALUES, materialise whatever it takes."""
+        cost of one more MLP layer; past MAX_VALUES, materialise whatever it takes.
+        A numeric sum of one-leaf functions (`length - indices - 1`) is never split: its
+        MLP grows with the number of values of each leaf, not of their combinations."""
+        if combinations(node.leaves()) > FUSE_BUDGET and self._separable(node):
+            return node
         while combinations(node.leaves()) > FUSE_BUDGET:
             best: tuple[float, Apply, int] | None = None
             for parent in [node, *(t for t in node.subtrees() if isinstance(t, Apply))]:
@@ -215,6 +226,33 @@ class Lowering:
                 hint="compile with a smaller vocabulary or max_len",
             )
         return node
+
+    def _numeric_positions(self, tree: Tree) -> Tree:
+        """Read positions as one number rather than max_len one-hot dimensions where the tree
+        is a sum of one-leaf functions that is affine in the position (`length - indices - 1`):
+        no hidden unit either way, and the one-hot code may then be left out of the residual."""
+        one_hot = [s for s in tree.leaves() if s.categorical and isinstance(s.expr, Indices)]
+        if not one_hot or not isinstance(tree, Apply):
+            return tree
+        found = self.separable_parts(tree)
+        if found is None or not is_affine(found[1][tree.leaves().index(one_hot[0])]):
+            return tree
+        number = self.space(one_hot[0].expr, categorical=False)
+        candidate = replace_leaf(tree, one_hot[0], number)
+        # the same function of the same values: its parts carry over
+        self.analyses[(candidate.expr.id, ("separable", tuple(map(id, candidate.leaves()))))] = found
+        return candidate
+
+    def _separable(self, node: Apply) -> bool:
+        return self.vs.is_numeric(node.expr) and self.separable_parts(node) is not None
+
+    def separable_parts(self, tree: Apply) -> Any:
+        """`mlps.separable_parts`, once per s-op and leaves (trees are rebuilt as lowering asks)."""
+        key = ("separable", tuple(map(id, tree.leaves())))
+        if (tree.expr.id, key) not in self.analyses:
+            self.analyses[(tree.expr.id, key)] = separable_parts(tree, tree.leaves())
+        tree.analyses[key] = self.analyses[(tree.expr.id, key)]
+        return tree.analyses[key]
 
     def single_leaf(self, expr: SOp, numeric_ok: bool) -> tuple[Space | None, Tree]:
         """A tree over at most one leaf, categorical unless numeric_ok (materialising if needed)."""
@@ -489,6 +527,9 @@ def lower(output: SOp, vs: ValueSets, causal: bool = False) -> Blocks:
     """Lower the program computing `output` to heads and MLPs."""
     lowering = Lowering(vs, causal)
     out = lowering.space(output)
-    return Blocks(lowering.token_spaces, lowering.position_spaces, lowering.heads, lowering.mlps, out)
+    read = {s for b in [*lowering.heads, *lowering.mlps] for s in b.reads} | {out}
+    # a position code nothing reads (the one-hot indices, once read as a number) takes no dimensions
+    positions = [s for s in lowering.position_spaces if s in read]
+    return Blocks(lowering.token_spaces, positions, lowering.heads, lowering.mlps, out)
 
 

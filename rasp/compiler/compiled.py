@@ -281,9 +281,11 @@ def compile_program(
     cfg = ModelConfig(
         n_layers=allocation.n_layers,
         d_model=layout.d_model,
-        n_heads=weights.W_Q[0].shape[0] if weights.W_Q else 1,
+        n_heads=max([1, *(w.shape[0] for w in weights.W_Q)]),
         d_head=weights.W_Q[0].shape[2] if weights.W_Q else 1,
-        d_mlp=weights.W_in[0].shape[1] if weights.W_in else 1,
+        d_mlp=max([1, *(w.shape[1] for w in weights.W_in)]),
+        layer_heads=[w.shape[0] for w in weights.W_Q],
+        layer_mlps=[w.shape[1] for w in weights.W_in],
         d_vocab=len(vocab) + 1,
         n_ctx=max_len + 1,
         d_out=blocks.output.width,

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import RaspCompileError
 from .allocate import Allocation
-from .assemble import SCALE, Weights, magnitudes
+from .assemble import SCALE, Weights
 from .blocks import Blocks, Head
 from .layout import ONE, ResidualLayout
 
@@ -65,9 +65,9 @@ def estimate_size(blocks: Blocks, alloc: Allocation, d_model: int, vocab_size: i
     n_heads = max((len(h) for h in alloc.heads), default=0) or 1
     d_head = max([1] + [max(_query_width(h), h.out.width) for layer in alloc.heads for h in layer])
     hidden = [sum(m.hidden for m in layer) for layer in alloc.mlps]
-    d_mlp = max([1, *hidden])
-    per_layer = 4 * n_heads * d_model * d_head + 2 * d_model * d_mlp + d_mlp + d_model
-    params = alloc.n_layers * per_layer + (vocab_size + 1 + max_len + 1) * d_model + d_model * blocks.output.width
+    layers = sum(4 * len(heads) * d_model * d_head + 2 * d_model * units + units + d_model
+                 for heads, units in zip(alloc.heads, hidden))
+    params = layers + (vocab_size + 1 + max_len + 1) * d_model + d_model * blocks.output.width
     # numpy float64 weights, their torch copy and the module, plus one d_model x d_model score form
     peak = params * (2 * 8 + itemsize) + 2 * 8 * d_model * d_model
     return SizeEstimate(alloc.n_layers, d_model, n_heads, d_head, hidden, int(params), int(peak))
@@ -95,24 +95,25 @@ def check_max_len(max_len: int) -> None:
 
 
 def check_precision(weights: Weights, layout: ResidualLayout, dtype: str) -> None:
-    """Refuse `dtype` unless rounding provably leaves every decision of the model intact.
+    """Refuse `dtype` where rounding would plainly break the model's decisions: a screen
+    before building, not a proof; verification in the dtype is what shows exactness.
 
     Error model: every residual coordinate is exact up to a relative error of a
     few eps (one-hot codes and the values MLPs write are sums of few terms), and
-    a dot product of k terms adds a relative error of about k * eps; so
-    r = eps * (8 + 2 * nonzeros). Then an attention score, a sum of terms of
-    total magnitude S, is off by at most r * S, which
-    must stay under a quarter of the margin between selected and unselected
-    keys; an MLP unit's input, of magnitude A, is off by at most r * A, which must
-    stay under 1/8 (step units switch over a distance of 1); and each numerical
-    value must stay closer to its true value than a quarter of the gap to its
-    neighbours. Verification in the dtype then checks the model itself.
+    a dot product of k nonzero terms adds a relative error of about k * eps; so
+    r = eps * (8 + 2 * k). Then an attention score, a sum of terms of total
+    magnitude S, is off by at most r * S, which must stay under a quarter of the
+    margin between selected and unselected keys; an MLP unit's input, of magnitude
+    A, is off by at most r * A, which must stay under 1/8 (step units switch over a
+    distance of 1); and each numerical value must stay closer to its true value than
+    a quarter of the gap to its neighbours. S and A are bounded from the spaces a
+    layer can read (`ResidualLayout.largest`: one coordinate per one-hot space, a
+    number's largest value) and from BOS's exact residual.
     """
     if dtype == "float64":
         return
     eps = EPSILON[dtype]
     depth = 2 * len(weights.W_in) + 1
-    mags = magnitudes(layout)
     problems: list[str] = []
     for space in layout.spaces:
         if not space.categorical and len(space.values) > 1:
@@ -120,17 +121,23 @@ def check_precision(weights: Weights, layout: ResidualLayout, dtype: str) -> Non
             gap, top = float(np.diff(vals).min()), float(np.abs(vals).max())
             if top * eps * 4 * depth > gap / 4:
                 problems.append(f"'{space.name}' holds values {gap:.3g} apart up to {top:.3g}")
-    for wq, wk in zip(weights.W_Q, weights.W_K):
+    for layer, (wq, wk, bos) in enumerate(zip(weights.W_Q, weights.W_K, weights.bos_attn)):
+        sublayer = 2 * layer + 1
         for h in range(wq.shape[0]):
-            w = wq[h] @ wk[h].T
-            nnz = int((w != 0).sum(axis=1).max(initial=0))
-            size = float(mags @ np.abs(w) @ mags)
-            if size > LARGEST[dtype] / 8 or size * eps * (8 + 2 * nnz) > SCALE / 8:
+            w = wq[h] @ wk[h].T  # score = x_query @ w @ x_key
+            key = np.maximum(layout.largest(w.T, sublayer), np.abs(w) @ np.abs(bos))  # per query coordinate
+            size = max(float(layout.largest(key, sublayer)), float(np.abs(bos) @ key))
+            terms = layout.terms(w.T, sublayer) + layout.terms(w, sublayer) + 2
+            if size > LARGEST[dtype] / 8 or size * eps * (8 + 2 * terms) > SCALE / 8:
                 problems.append(f"attention scores up to {size:.3g} against a margin of {SCALE / 2:g}")
-    for w_in, b_in in zip(weights.W_in, weights.b_in):
-        nnz = int((w_in != 0).sum(axis=0).max(initial=0))
-        size = float((mags @ np.abs(w_in) + np.abs(b_in)).max(initial=0.0))
-        if size > LARGEST[dtype] / 8 or size * eps * (8 + 2 * nnz) > 1 / 8:
+    for layer, (w_in, b_in, bos) in enumerate(zip(weights.W_in, weights.b_in, weights.bos_mlp)):
+        if not w_in.shape[1]:
+            continue
+        sublayer = 2 * layer + 2
+        units = np.maximum(layout.largest(w_in, sublayer), np.abs(bos) @ np.abs(w_in)) + np.abs(b_in)
+        size = float(units.max())
+        terms = layout.terms(w_in, sublayer) + 2
+        if size > LARGEST[dtype] / 8 or size * eps * (8 + 2 * terms) > 1 / 8:
             problems.append(f"MLP units with inputs up to {size:.3g} that switch over a distance of 1")
     if problems:
         raise RaspCompileError(

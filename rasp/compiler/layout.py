@@ -83,6 +83,31 @@ class ResidualLayout:
 
     dims: dict[Space, np.ndarray] = field(default_factory=dict)
     d_model: int = 0
+    written: dict[Space, int] = field(default_factory=dict)  # sublayer writing each space (0 = embedding)
+    freed: dict[Space, int] = field(default_factory=dict)  # last sublayer reading a dead space
+
+    def alive(self, sublayer: int) -> list[Space]:
+        """The spaces a sublayer can read: written before it and not yet dead."""
+        return [s for s in self.dims if self.written.get(s, 0) < sublayer <= self.freed.get(s, 1 << 30)]
+
+    def largest(self, weights: np.ndarray, sublayer: int) -> np.ndarray:
+        """For each column of `weights` (d_model, ...), the largest sum of |weight * coordinate|
+        over the residual of any position but BOS when `sublayer` reads it. A one-hot space
+        holds one coordinate at a time, a numerical one at most its largest value."""
+        w = np.abs(weights)
+        total = np.zeros(w.shape[1:])
+        for space in self.alive(sublayer):
+            if space is BOS:
+                continue  # 0 except at BOS, whose residual is known exactly and bounded apart
+            block = w[self.dims[space]]
+            total += block.max(axis=0) if space.categorical else block[0] * max(abs(float(v)) for v in space.values)
+        return total
+
+    def terms(self, weights: np.ndarray, sublayer: int) -> int:
+        """The most nonzero products a column of `weights` adds up at `sublayer` (one per space)."""
+        nonzero = np.abs(weights) > 0
+        counts = sum(nonzero[self.dims[s]].any(axis=0).astype(int) for s in self.alive(sublayer))
+        return int(np.max(counts, initial=0))
 
     @property
     def spaces(self) -> list[Space]:
@@ -111,7 +136,7 @@ def assign_layout(spaces: list[Space], written: dict[Space, int], freed: dict[Sp
     `written[s]` is the sublayer writing s (0 = embedding); `freed[s]` the first
     sublayer at which s's dimensions hold zeros again (absent: never freed).
     """
-    layout = ResidualLayout()
+    layout = ResidualLayout(written=dict(written), freed=dict(freed))
     released: set[Space] = set()
     free: list[int] = []
     for space in sorted(spaces, key=lambda s: written[s]):

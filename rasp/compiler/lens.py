@@ -24,6 +24,7 @@ import math
 from typing import Any
 
 from ..errors import RaspCompileError, RaspDependencyError
+from .model import uniform_state
 
 
 def transformer_lens_major() -> int:
@@ -89,7 +90,7 @@ def _to_bridge(module: Any) -> Any:
     fields["d_mlp"] = cfg.d_mlp  # the native model sizes its MLPs even when unused
     lens_cfg = TransformerBridgeConfig(**fields)
     bridge = TransformerBridge.boot_native(lens_cfg, device="cpu", dtype=torch.float64)
-    ours = {k: v.detach().cpu().to(torch.float64) for k, v in module.state_dict().items()}
+    ours = {k: v.cpu().to(torch.float64) for k, v in uniform_state(module).items()}
     # The native attention divides scores by sqrt(d_head); a compiled model's are unscaled,
     # so its queries carry that factor.
     scale = 1.0 if cfg.attn_scale else math.sqrt(cfg.d_head)
@@ -145,7 +146,7 @@ def _to_hooked(module: Any) -> Any:
     import torch
     from transformer_lens import HookedTransformer, HookedTransformerConfig
 
-    ours = module.state_dict()
+    ours = uniform_state(module)
     fields = _lens_config(module)
     attn_only = fields["attn_only"]
     lens_cfg = HookedTransformerConfig(use_attn_scale=module.cfg.attn_scale, **fields)

@@ -153,16 +153,25 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
     return best
 
 
-def _separable_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) -> MLP | None:
-    """For a numeric output y = c + sum_j f_j(leaf_j) on every reachable input: one linear
-    form (two units) for the categorical leaves and affine f_j, and one staircase per
-    other numeric leaf, two units per change of f_j. None when y is not of that shape.
+def separable_parts(tree: Tree, leaves: list[Space]) -> tuple[float, list[dict[Any, float]]] | None:
+    """(c, [f_j]) with tree == c + sum_j f_j(leaf_j) on every reachable input, for a numeric
+    tree over two or more leaves, at least one numeric; None when it is not of that shape.
 
-    Separability is checked exactly: f_j is y with leaf j moved away from an anchor
-    input, and c + sum f_j must equal y on every reachable combination.
+    Checked exactly: f_j is the tree with leaf j moved away from an anchor input, and
+    c + sum f_j must equal the tree on every reachable combination.
     """
-    if out.categorical or len(leaves) < 2 or not any(not s.categorical for s in leaves):
+    if len(leaves) < 2 or all(s.categorical for s in leaves):
         return None
+    key = ("separable", tuple(map(id, leaves)))
+    if isinstance(tree, Apply) and key in tree.analyses:
+        return tree.analyses[key]
+    found = _separable_parts(tree, leaves)
+    if isinstance(tree, Apply):
+        tree.analyses[key] = found
+    return found
+
+
+def _separable_parts(tree: Tree, leaves: list[Space]) -> tuple[float, list[dict[Any, float]]] | None:
     combos = reachable(leaves)
     ys = [tree.evaluate(dict(zip(leaves, combo))) for combo in combos]
     points = [(c, y) for c, y in zip(combos, ys) if y is not None]
@@ -182,6 +191,26 @@ def _separable_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) 
         total = float(y0) + sum(part[v] for part, v in zip(parts, combo))
         if abs(total - float(y)) > 1e-9 * (1 + abs(float(y))):
             return None
+    return float(y0), parts
+
+
+def is_affine(part: dict[Any, float]) -> bool:
+    """Whether a one-leaf function, given as {numeric value: output}, is affine."""
+    xs = list(part)
+    return _affine_fit(np.array([[float(x)] for x in xs]), np.array([part[x] for x in xs])) is not None
+
+
+def _separable_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) -> MLP | None:
+    """For a numeric output y = c + sum_j f_j(leaf_j) (`separable_parts`): one linear form
+    (two units) for the categorical leaves and affine f_j, and one staircase per other
+    numeric leaf, two units per change of f_j. None when y is not of that shape.
+    """
+    if out.categorical:
+        return None
+    found = separable_parts(tree, leaves)
+    if found is None:
+        return None
+    y0, parts = found
     neurons = _Neurons(out)
     form: dict[Space, np.ndarray] = {ONE: np.array([float(y0)])}
     for space, part in zip(leaves, parts):

@@ -30,6 +30,16 @@ class ModelConfig:
     normalization: str | None = None  # "LN": pre-LayerNorm before each sublayer and the unembedding
     attn_scale: bool = False  # divide attention scores by sqrt(d_head)
     biases: bool = False  # attention and unembedding biases (b_Q, b_K, b_V, b_O, b_U)
+    # Compiled models size each layer to its own heads and MLP units (n_heads and d_mlp are
+    # then the largest); None: every layer has n_heads heads and d_mlp units.
+    layer_heads: list[int] | None = None
+    layer_mlps: list[int] | None = None
+
+    def heads_at(self, layer: int) -> int:
+        return self.n_heads if self.layer_heads is None else self.layer_heads[layer]
+
+    def mlp_at(self, layer: int) -> int:
+        return self.d_mlp if self.layer_mlps is None else self.layer_mlps[layer]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -53,21 +63,24 @@ def _norm(cfg: ModelConfig) -> nn.Module:
 
 
 class Attention(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, n_heads: int):
         super().__init__()
         self.causal = cfg.causal
         self.scale = cfg.d_head**-0.5 if cfg.attn_scale else 1.0
-        shape = (cfg.n_heads, cfg.d_model, cfg.d_head)
+        shape = (n_heads, cfg.d_model, cfg.d_head)
         self.W_Q = nn.Parameter(torch.zeros(shape))
         self.W_K = nn.Parameter(torch.zeros(shape))
         self.W_V = nn.Parameter(torch.zeros(shape))
-        self.W_O = nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head, cfg.d_model))
+        self.W_O = nn.Parameter(torch.zeros(n_heads, cfg.d_head, cfg.d_model))
         if cfg.biases:
             for name in ("b_Q", "b_K", "b_V"):
                 setattr(self, name, nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head)))
             self.b_O = nn.Parameter(torch.zeros(cfg.d_model))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.W_Q.shape[0]:  # a compiled layer without heads
+            batch, n, _ = x.shape
+            return torch.zeros_like(x), x.new_zeros(batch, 0, n, n)
         q = torch.einsum("bpd,hde->bhpe", x, self.W_Q)
         k = torch.einsum("bpd,hde->bhpe", x, self.W_K)
         v = torch.einsum("bpd,hde->bhpe", x, self.W_V)
@@ -84,11 +97,11 @@ class Attention(nn.Module):
 
 
 class MLP(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, d_mlp: int):
         super().__init__()
-        self.W_in = nn.Parameter(torch.zeros(cfg.d_model, cfg.d_mlp))
-        self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
-        self.W_out = nn.Parameter(torch.zeros(cfg.d_mlp, cfg.d_model))
+        self.W_in = nn.Parameter(torch.zeros(cfg.d_model, d_mlp))
+        self.b_in = nn.Parameter(torch.zeros(d_mlp))
+        self.W_out = nn.Parameter(torch.zeros(d_mlp, cfg.d_model))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,10 +109,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig):
+    def __init__(self, cfg: ModelConfig, layer: int):
         super().__init__()
-        self.attn = Attention(cfg)
-        self.mlp = MLP(cfg)
+        self.attn = Attention(cfg, cfg.heads_at(layer))
+        self.mlp = MLP(cfg, cfg.mlp_at(layer))
         if cfg.normalization:
             self.ln1, self.ln2 = _norm(cfg), _norm(cfg)
 
@@ -110,7 +123,7 @@ class Transformer(nn.Module):
         self.cfg = cfg
         self.W_E = nn.Parameter(torch.zeros(cfg.d_vocab, cfg.d_model))
         self.W_pos = nn.Parameter(torch.zeros(cfg.n_ctx, cfg.d_model))
-        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.blocks = nn.ModuleList(Block(cfg, i) for i in range(cfg.n_layers))
         self.W_U = nn.Parameter(torch.zeros(cfg.d_model, cfg.d_out))
         if cfg.normalization:
             self.ln_final = _norm(cfg)
@@ -137,9 +150,28 @@ class Transformer(nn.Module):
             x = x + out
             if cache is not None:
                 cache[f"blocks.{i}.attn.hook_pattern"], cache[f"blocks.{i}.hook_resid_mid"] = pattern, x
-            x = x + block.mlp(block.ln2(x) if self.cfg.normalization else x)
+            if block.mlp.W_in.shape[1]:
+                x = x + block.mlp(block.ln2(x) if self.cfg.normalization else x)
             if cache is not None:
                 cache[f"blocks.{i}.hook_resid_post"] = x
         if self.cfg.normalization:
             x = self.ln_final(x)
         return x @ self.W_U + self.b_U if self.cfg.biases else x @ self.W_U
+
+
+def uniform_state(module: Transformer) -> dict[str, torch.Tensor]:
+    """The module's parameters with every layer zero-padded to n_heads heads and d_mlp
+    units: the shapes of tools that size all layers alike (TransformerLens)."""
+    cfg = module.cfg
+    state = {k: v.detach() for k, v in module.state_dict().items()}
+    for i in range(cfg.n_layers):
+        b = f"blocks.{i}"
+        for name in ("W_Q", "W_K", "W_V", "W_O"):
+            w = state[f"{b}.attn.{name}"]
+            state[f"{b}.attn.{name}"] = torch.cat([w, w.new_zeros(cfg.n_heads - w.shape[0], *w.shape[1:])])
+        w_in, b_in, w_out = (state[f"{b}.mlp.{n}"] for n in ("W_in", "b_in", "W_out"))
+        pad = cfg.d_mlp - w_in.shape[1]
+        state[f"{b}.mlp.W_in"] = torch.cat([w_in, w_in.new_zeros(w_in.shape[0], pad)], dim=1)
+        state[f"{b}.mlp.b_in"] = torch.cat([b_in, b_in.new_zeros(pad)])
+        state[f"{b}.mlp.W_out"] = torch.cat([w_out, w_out.new_zeros(pad, w_out.shape[1])])
+    return state

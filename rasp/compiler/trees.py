@@ -52,6 +52,7 @@ class Apply(Tree):
     fn: Callable[..., Any]
     args: list[Tree]
     memo: dict = field(default_factory=dict, repr=False)
+    analyses: dict = field(default_factory=dict, repr=False)  # whole-tree results (separability), by question
 
     def leaves(self) -> list[Space]:
         return list(dict.fromkeys(s for a in self.args for s in a.leaves()))
@@ -73,6 +74,15 @@ class Apply(Tree):
         for a in self.args:
             out += a.subtrees() if isinstance(a, Apply) else [a]
         return out
+
+
+def replace_leaf(tree: Tree, old: Space, new: Space) -> Tree:
+    """A copy of `tree` reading `new` wherever it read `old` (which must hold the same values)."""
+    if isinstance(tree, Leaf):
+        return Leaf(new) if tree.space is old else tree
+    if isinstance(tree, Apply):
+        return Apply(tree.expr, tree.fn, [replace_leaf(a, old, new) for a in tree.args])
+    return tree
 
 
 def combinations(leaves: list[Space]) -> int:

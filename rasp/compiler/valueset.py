@@ -184,16 +184,26 @@ def _select_states(expr: Select, keys: tuple[frozenset, ...], queries: tuple[fro
     ).reshape(len(query_values), len(key_values))
     k_index = {v: i for i, v in enumerate(key_values)}
     q_index = {v: i for i, v in enumerate(query_values)}
+    # Per distinct key set, its values as a row of a membership matrix; per distinct query
+    # set, which key values every / some of its values select; then a key set is ALWAYS
+    # selected when all its values are, MAYBE when some are.
+    key_sets = list(dict.fromkeys(keys))
+    members = np.zeros((len(key_sets), len(key_values)), dtype=bool)
+    for row, key_set in enumerate(key_sets):
+        members[row, [k_index[v] for v in key_set]] = True
+    where = {s: i for i, s in enumerate(key_sets)}
+    key_row = np.array([where[s] for s in keys], dtype=np.int64)
     states = np.empty((n, n), dtype=np.int8)
-    memo: dict[tuple[frozenset, frozenset], int] = {}
+    by_query_set: dict[frozenset, np.ndarray] = {}
     for p in range(n):
-        for k in range(n):
-            pair = (queries[p], keys[k])
-            if pair not in memo:
-                sub = table[np.ix_([q_index[v] for v in pair[0]], [k_index[v] for v in pair[1]])]
-                memo[pair] = ALWAYS if sub.all() else (MAYBE if sub.any() else NEVER)
-            states[p, k] = memo[pair]
+        if queries[p] not in by_query_set:
+            rows = table[[q_index[v] for v in queries[p]]]
+            always = ~(members & ~rows.all(axis=0)).any(axis=1)
+            some = (members & rows.any(axis=0)).any(axis=1)
+            by_query_set[queries[p]] = np.where(always, ALWAYS, np.where(some, MAYBE, NEVER)).astype(np.int8)[key_row]
+        states[p] = by_query_set[queries[p]]
     return states
+
 
 
 def _key_sets(states: np.ndarray, p: int) -> Iterable[tuple[list[int], list[int]]]:
