@@ -77,6 +77,26 @@ def test_bracket_and_skewed_data_are_not_degenerate():
     assert top(skewed) > top(uniform) + 0.1
 
 
+def test_bracket_walk_makes_failed_then_recovered_prefixes_common():
+    """The prefixes that need Dyck-1's second layer: failed earlier, yet back at depth 0 or
+    above (same counts as a prefix that never failed), and not by a leading closer."""
+    import numpy as np
+
+    walks = D.sample_inputs(np.random.default_rng(1), ["(", ")", "a"], 10, 1000, "brackets")
+
+    def recovers(x):
+        depth, failed = 0, False
+        for t in x:
+            depth += (t == "(") - (t == ")")
+            failed = failed or depth < 0
+            if failed and depth >= 0 and x[0] != ")":
+                return True
+        return False
+
+    assert sum(map(recovers, walks)) > 0.2 * len(walks)
+    assert sum(x[0] == ")" for x in walks) < 0.15 * len(walks)  # not mostly failed at once
+
+
 def test_trained_model_saves_loads_and_reads_like_a_compiled_one(tmp_path):
     result = train(sop("shift"), list("abc"), 4, steps=5, **SMALL)
     path = result.model.save(tmp_path / "m.safetensors")

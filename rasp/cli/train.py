@@ -19,7 +19,9 @@ tokens) is held out and never trained on. --data picks the input distribution:
 uniform tokens; skewed (each input draws its own token frequencies, so tokens repeat
 and most-frequent/histogram tasks are not near-constant); brackets (a random walk over
 the bracket pairs in --vocab, so Dyck prefixes are balanced, open and failed alike,
-not failed almost at once as with uniform tokens); auto (the default): brackets if the
+not failed almost at once as with uniform tokens; with nothing open it often plays a
+stray closer and then opens again, so prefixes that failed and came back to depth 0 or
+above, like "())(", are common: only a model that remembers the failure gets them right); auto (the default): brackets if the
 vocabulary has a bracket pair, else half uniform, half skewed.
 Layers and heads default to the compiled model's. --init compiled starts from the
 compiled weights (and sizes), trained in float64, so step 0 already scores 1.0.

@@ -13,9 +13,11 @@ Distributions (`--data`):
   repeat and one is usually clearly the most frequent (uniform tokens make
   most-frequent and histogram tasks nearly constant).
 - `brackets`: for vocabularies holding bracket pairs ( ) [ ] { } < >: a random walk
-  that mostly opens or closes the innermost bracket, with some wrong closers and other
-  tokens, so balanced, open and failed prefixes all occur (uniform tokens fail almost
-  at once, a degenerate Dyck task).
+  that opens or closes the innermost bracket, with some wrong closers and other tokens,
+  so balanced, open and failed prefixes all occur (uniform tokens fail almost at once, a
+  degenerate Dyck task). With nothing open it often plays a stray closer and then opens
+  again, so prefixes that failed and came back to depth 0 or above ("())(") are common:
+  they are the ones a model must remember the failure for.
 - `auto` (default): `brackets` when the vocabulary has a bracket pair, else half
   `uniform` and half `skewed`.
 """
@@ -36,6 +38,8 @@ from ..ir.sops import SOp
 
 DISTRIBUTIONS = ("auto", "uniform", "skewed", "brackets")
 BRACKET_PAIRS = ("()", "[]", "{}", "<>")
+STRAY_CLOSER = 0.6  # the bracket walk: how often it closes with nothing open (failing the prefix)
+CLOSE = 0.65  # and how often it closes the innermost bracket when one is open
 HELD_OUT_SHARE = 5  # one input in this many is held out
 # Limits that keep the data, the embedding and the output layer in memory.
 MAX_VOCAB = 4096
@@ -110,20 +114,32 @@ def sample_inputs(rng: np.random.Generator, vocab: Sequence[Any], max_len: int, 
 
 
 def _bracket_walk(rng: np.random.Generator, vocab: Sequence[Any], n: int) -> list[Any]:
+    """A walk that opens, or closes the innermost open bracket, and ends closed where it can.
+    With nothing open (after the first token), it plays a stray closer STRAY_CLOSER of the
+    time, failing the prefix, and then opens again, so the depth comes back to 0 or above in
+    a prefix that has failed: "())(" -> [P, T, F, F]. Only a second layer (did the depth
+    ever go below 0 before?) tells such a prefix from an unfailed one with the same counts.
+    With several pairs, a closer of the wrong pair replaces one close in fifteen."""
     pairs = bracket_pairs(vocab)
     closers = [b for _, b in pairs]
     others = [t for t in vocab if all(t not in p for p in pairs)]
     stack: list[Any] = []
-    tokens = []
+    tokens: list[Any] = []
+    stray = False  # the last bracket was a stray closer
     for i in range(n):
         r = rng.random()
-        left = n - i
         if r < 0.06 and others:
             tokens.append(others[rng.integers(len(others))])
-        elif r < 0.12:
-            tokens.append(closers[rng.integers(len(closers))])  # possibly a wrong closer
-        elif stack and (r < 0.56 or len(stack) >= left):
-            tokens.append(stack.pop())
+            continue
+        if not stack and r < (STRAY_CLOSER / 4 if i == 0 or stray else STRAY_CLOSER):
+            tokens.append(closers[rng.integers(len(closers))])
+            stray = True
+            continue
+        stray = False
+        if stack and (r < CLOSE or len(stack) >= n - i):
+            right = stack.pop()
+            wrong = [c for c in closers if c != right]
+            tokens.append(wrong[rng.integers(len(wrong))] if wrong and rng.random() < 1 / 15 else right)
         else:
             a, b = pairs[rng.integers(len(pairs))]
             stack.append(b)
