@@ -51,7 +51,10 @@ def test_export_matches_logits_and_attention_patterns(stdlib, name):
         patterns = [f"blocks.{i}.attn.hook_pattern" for i in range(model.module.cfg.n_layers)]
         # every activation under the same hook name: patterns, embeddings, residual snapshots
         for key in patterns + [k for k in ours if k != "output"]:
-            assert torch.allclose(cache[key], ours[key], atol=1e-9), (raw, key)
+            # layers with fewer heads than the widest are padded with silent heads (zero W_O) in
+            # TransformerLens, which sizes every layer alike: compare the model's own heads
+            theirs = cache[key][:, : ours[key].shape[1]] if key in patterns else cache[key]
+            assert torch.allclose(theirs, ours[key], atol=1e-9), (raw, key)
 
 
 def test_causal_model_exports_with_its_mask(stdlib):
