@@ -70,3 +70,27 @@ def test_causal_model_exports_with_its_mask(stdlib):
         n = ids.shape[1]
         assert torch.all(pattern[..., torch.ones(n, n, dtype=torch.bool).triu(1)] == 0)
         assert torch.allclose(logits, model.module(ids), atol=1e-9)
+
+
+def test_trained_model_with_layer_norms_and_biases_exports_with_its_logits():
+    import torch
+
+    from rasp.train.loop import train
+
+    prog = rasp.from_source("x = aggregate(select(indices, indices - 1, ==), tokens, \"a\");")
+    result = train(prog.sop(), list("abc"), 5, steps=3, d_model=16, d_mlp=32, batch=16, held_out=50,
+                   train_size=200, eval_every=10)
+    model = result.model
+    assert model.module.cfg.biases and model.module.cfg.normalization == "LN"
+    with torch.no_grad():  # biases start at zero: make them count
+        for name, p in model.module.named_parameters():
+            if name.split(".")[-1].startswith("b_"):
+                p.copy_(torch.randn_like(p) * 0.3)
+    lens = model.to_transformer_lens()
+    for raw in _inputs("abc", 5):
+        ids = model.encode([raw])
+        ours = model.run_with_cache(raw)
+        logits, cache = lens.run_with_cache(ids)
+        assert torch.allclose(logits.to(ours["output"].dtype), ours["output"], atol=1e-5), raw
+        assert torch.allclose(cache["blocks.0.attn.hook_pattern"].to(torch.float64),
+                              ours["blocks.0.attn.hook_pattern"].to(torch.float64), atol=1e-5), raw

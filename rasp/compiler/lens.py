@@ -40,11 +40,6 @@ def transformer_lens_major() -> int:
 def to_transformer_lens(model: Any) -> Any:
     """A TransformerLens model computing the same outputs (token ids with BOS = 0 first)."""
     module = model.module if hasattr(model, "module") else model
-    if module.cfg.biases:
-        raise RaspCompileError(
-            "exporting a model with attention and unembedding biases (a trained model) to "
-            "TransformerLens is not supported yet; compiled models export exactly"
-        )
     lens = _to_bridge(module) if transformer_lens_major() >= 4 else _to_hooked(module)
     device = next(module.parameters()).device
     return lens if device.type == "cpu" else lens.to(device)
@@ -112,6 +107,11 @@ def _to_bridge(module: Any) -> Any:
         state[f"{p}.attn.k.weight"] = flat_in(ours[f"{b}.attn.W_K"])
         state[f"{p}.attn.v.weight"] = flat_in(ours[f"{b}.attn.W_V"])
         state[f"{p}.attn.o.weight"] = ours[f"{b}.attn.W_O"].reshape(-1, cfg.d_model).T
+        if cfg.biases:  # trained models
+            state[f"{p}.attn.q.bias"] = ours[f"{b}.attn.b_Q"].reshape(-1) * scale
+            state[f"{p}.attn.k.bias"] = ours[f"{b}.attn.b_K"].reshape(-1)
+            state[f"{p}.attn.v.bias"] = ours[f"{b}.attn.b_V"].reshape(-1)
+            state[f"{p}.attn.o.bias"] = ours[f"{b}.attn.b_O"]
         if not attn_only:
             state[f"{p}.mlp.fc_in.weight"] = ours[f"{b}.mlp.W_in"].T
             state[f"{p}.mlp.fc_in.bias"] = ours[f"{b}.mlp.b_in"]
@@ -124,6 +124,8 @@ def _to_bridge(module: Any) -> Any:
     for ours_name, native_name in (("w", "weight"), ("b", "bias")):
         if f"ln_final.{ours_name}" in ours:
             state[f"ln_out.{native_name}"] = ours[f"ln_final.{ours_name}"]
+    if cfg.biases:
+        state["head.bias"] = ours["b_U"]
     unknown = sorted(set(state) - set(native))
     if unknown:
         raise RaspCompileError(f"this TransformerLens names its native parameters differently: {unknown[:4]}")
@@ -154,6 +156,8 @@ def _to_hooked(module: Any) -> Any:
     # Start from the lens's own state (its masks and constants), then set every parameter.
     state = dict(lens.state_dict())
     mapped = {"embed.W_E": ours["W_E"], "pos_embed.W_pos": ours["W_pos"], "unembed.W_U": ours["W_U"]}
+    if "b_U" in ours:  # trained models; their attention biases have TransformerLens's names already
+        mapped["unembed.b_U"] = ours["b_U"]
     for key, value in ours.items():
         if key.startswith("blocks.") and (not attn_only or ".mlp." not in key):
             mapped[key] = value
