@@ -3,17 +3,29 @@ throughput against max_len, for reverse, sort, sort_by_most_freq, dyck2 and a
 synthetic word-level program (300 words), with Tracr side by side where it installs.
 
     .venv/bin/python bench/bench_scale.py [--programs reverse,sort] [--lengths 8,64,256]
-        [--timeout 300] [--dtype float64] [--plot scale.png]
+        [--timeout 300] [--dtype float64] [--plot scale.png] [--tracr-python PATH]
 
 Each case runs in a fresh process (so peak memory is its own) and is stopped after
 --timeout seconds. Times include verification (`rasp compile` verifies every
 model). On a shared machine the times are noisy: compare within one run.
+
+Tracr runs in its own virtual environment (it needs JAX, and must not share rasp's):
+
+    python3 -m venv /work/tracr-venv
+    /work/tracr-venv/bin/pip install tracr-pypi jax jaxlib
+    RASP_TRACR_PYTHON=/work/tracr-venv/bin/python .venv/bin/python bench/bench_scale.py
+
+Each Tracr case is `bench/bench_tracr.py` under that Python (its docstring says which
+Tracr library program stands for each of rasp's and how correctness is checked), with the
+same --timeout. The tracr_* columns are its compile seconds, layers, parameters and the
+fraction of sampled inputs it gets fully right.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -23,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 VOCABS = {
     "reverse": list("abcdefgh"),
@@ -69,12 +82,48 @@ def one_case(name: str, max_len: int, dtype: str) -> dict:
     }
 
 
-def tracr_status() -> str:
+ENABLE_TRACR = (
+    "python3 -m venv /work/tracr-venv && /work/tracr-venv/bin/pip install tracr-pypi jax jaxlib, "
+    "then pass --tracr-python /work/tracr-venv/bin/python or set RASP_TRACR_PYTHON"
+)
+
+
+def tracr_status(python: str | None) -> tuple[bool, str]:
+    """Whether `python` can run bench_tracr.py, and a line saying so."""
+    if not python:
+        return False, f"Tracr: no Tracr columns; to add them: {ENABLE_TRACR}"
+    probe = "import importlib.metadata as m, tracr, jax; print(m.version('tracr-pypi'), jax.__version__)"
     try:
-        import tracr  # noqa: F401
-    except ImportError:
-        return "Tracr: not installed here (pip install tracr-pypi jax), so no Tracr column"
-    return "Tracr: installed, but this benchmark has no Tracr port of the programs yet"
+        done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"Tracr: {python} does not run ({e}); {ENABLE_TRACR}"
+    if done.returncode != 0:
+        return False, f"Tracr: {python} cannot import tracr and jax; {ENABLE_TRACR}"
+    tracr, jax = done.stdout.split()
+    return True, f"Tracr: tracr-pypi {tracr}, jax {jax} ({python}); programs from tracr.compiler.lib, see bench/bench_tracr.py"
+
+
+RASP_COLUMNS = ["compile_s", "total_s", "peak_gb", "layers", "d_model", "mlp", "params", "checked", "mismatches", "inputs_per_s"]
+TRACR_COLUMNS = ["compile_s", "layers", "params", "correct"]
+
+
+def rasp_case(name: str, n: int, args) -> dict:
+    cmd = [sys.executable, __file__, "--one", name, str(n), "--dtype", args.dtype]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"failure": f"over {args.timeout} s"}
+    if done.returncode == 0:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    return {"failure": (done.stderr.strip().splitlines() or ["failed"])[-1][:80]}
+
+
+def cells(row: dict | None, columns: list[str]) -> list[str]:
+    if row is None:
+        return ["-"] * len(columns)
+    if "failure" in row:
+        return [row["failure"]] + [""] * (len(columns) - 1)
+    return [f"{row[c]:,}" if isinstance(row[c], int) else str(row[c]) for c in columns]
 
 
 def main() -> None:
@@ -84,46 +133,66 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=300)
     ap.add_argument("--dtype", default="float64")
     ap.add_argument("--plot", default=None, help="write a plot of total time and parameters to this file")
+    ap.add_argument("--tracr-python", default=os.environ.get("RASP_TRACR_PYTHON"),
+                    help="a Python with tracr-pypi and jax (default: $RASP_TRACR_PYTHON)")
     ap.add_argument("--one", nargs=2, metavar=("PROGRAM", "MAX_LEN"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one_case(args.one[0], int(args.one[1]), args.dtype)))
         return
-    print(tracr_status())
-    header = ["program", "max_len", "compile_s", "total_s", "peak_gb", "layers", "d_model", "mlp", "params", "checked", "mismatches", "inputs_per_s"]
+    with_tracr, status = tracr_status(args.tracr_python)
+    print(status)
+    header = ["program", "max_len", *RASP_COLUMNS] + (["tracr_" + c for c in TRACR_COLUMNS] if with_tracr else [])
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
-    rows = []
+    rows, tracr_rows = [], []
     for name in args.programs.split(","):
+        rasp_on = True
+        tracr_on = with_tracr and name in VOCABS  # Tracr has no port of the word program
         for n in [int(x) for x in args.lengths.split(",")]:
-            cmd = [sys.executable, __file__, "--one", name, str(n), "--dtype", args.dtype]
-            try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
-                row = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None
-                failure = None if row else (done.stderr.strip().splitlines() or ["failed"])[-1][:80]
-            except subprocess.TimeoutExpired:
-                row, failure = None, f"over {args.timeout} s"
-            if row is None:
-                print(f"| {name} | {n} | {failure} |", flush=True)
+            if not (rasp_on or tracr_on):
                 break  # longer lengths would fail too
-            rows.append(row)
-            print("| " + " | ".join(f"{row[h]:,}" if isinstance(row[h], int) and h != "max_len" else str(row[h]) for h in header) + " |", flush=True)
-    if args.plot and rows:
-        plot(rows, args.plot)
+            row = rasp_case(name, n, args) if rasp_on else None
+            if row is not None and "failure" not in row:
+                rows.append(row)
+            rasp_on = row is not None and "failure" not in row
+            tracr_row = None
+            if tracr_on:
+                from bench_tracr import run_case
+
+                tracr_row = run_case(args.tracr_python, name, n, args.timeout, 200, 50)
+                tracr_on = "failure" not in tracr_row
+                if tracr_on:
+                    tracr_rows.append(tracr_row)
+            line = [name, str(n), *cells(row, RASP_COLUMNS)]
+            if with_tracr:
+                line += cells(tracr_row, TRACR_COLUMNS)
+            print("| " + " | ".join(line) + " |", flush=True)
+    if args.plot and (rows or tracr_rows):
+        plot(rows, tracr_rows, args.plot)
 
 
-def plot(rows: list[dict], path: str) -> None:
+def plot(rows: list[dict], tracr_rows: list[dict], path: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    for name in dict.fromkeys(r["program"] for r in rows):
+    colours = {}
+    for name in dict.fromkeys(r["program"] for r in rows + tracr_rows):
         mine = [r for r in rows if r["program"] == name]
-        left.plot([r["max_len"] for r in mine], [r["total_s"] for r in mine], "o-", label=name)
-        right.plot([r["max_len"] for r in mine], [r["params"] for r in mine], "o-", label=name)
-    for ax, label in ((left, "compile + verify (s)"), (right, "parameters")):
+        if mine:
+            (line,) = left.plot([r["max_len"] for r in mine], [r["total_s"] for r in mine], "o-", label=name)
+            right.plot([r["max_len"] for r in mine], [r["params"] for r in mine], "o-", color=line.get_color())
+            colours[name] = line.get_color()
+        theirs = [r for r in tracr_rows if r["program"] == name]
+        if theirs:
+            style = {"color": colours[name]} if name in colours else {}
+            left.plot([r["max_len"] for r in theirs], [r["compile_s"] for r in theirs], "x--", label=f"{name} (Tracr)", **style)
+            right.plot([r["max_len"] for r in theirs], [r["params"] for r in theirs], "x--", **style)
+    left_label = "compile + verify (s); Tracr: compile (s)" if tracr_rows else "compile + verify (s)"
+    for ax, label in ((left, left_label), (right, "parameters")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("max_len")
