@@ -114,6 +114,18 @@ def test_trace_values_agree_with_the_interpreter_at_every_layer():
             assert head.pattern[q + 1][1 + row.index(True)] > 0.99
 
 
+def test_trace_of_a_numeric_select_checks_no_scratch_squares():
+    # at max_len 64+ reverse compares positions as numbers through squares of the query and
+    # key; those scratch spaces hold no program s-op and must not be "checked" as one
+    from rasp.view.trace import trace
+
+    model = rasp.compile(rasp.load(PROGRAMS / "reverse.rasp"), vocab="abc", max_len=70)
+    assert "opp_index^2" in model.spaces
+    t = trace(model, "abcab")
+    assert t.mismatches == []
+    assert t.layers[-1].values["reverse"] == list("bacba")
+
+
 def test_trace_flags_values_that_differ_from_the_interpreter(capsys, tmp_path):
     from rasp.view.trace import trace
 

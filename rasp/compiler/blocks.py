@@ -342,7 +342,9 @@ class Lowering:
         if key in self.spaces:
             return self.spaces[key]
         per_position = tuple(frozenset(v * v for v in s) for s in self.vs.per_position[expr.id])
-        out = self.new_space(expr, f"{expr.name}^2", False, per_position)
+        # a scratch space like the width heads': it holds no s-op of the program (so traces
+        # do not check it against the interpreter's value of expr)
+        out = self.new_space(None, f"{expr.name}^2", False, per_position)
         if isinstance(expr, Indices):
             self.position_spaces.append(out)
         else:
