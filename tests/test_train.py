@@ -128,6 +128,17 @@ def test_no_pos_compile_is_exact_and_has_no_position_embedding():
         rasp.compile(prog, vocab="abcd", max_len=6, no_pos=True)
 
 
+def test_no_pos_compile_verifies_against_the_users_program_through_the_cli(tmp_path, capsys):
+    # the weights compute positions from the mask; verification must run the program as
+    # written on each prefix, not the rewritten one (whose positions, read without the mask,
+    # are all length - 1)
+    out = tmp_path / "prev.safetensors"
+    code = main(["compile", str(PROGRAMS / "prev_token.rasp"), "--vocab", "a,b,c,d", "--max-len", "8",
+                 "--causal", "--no-pos", "--json", "-o", str(out)])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and summary["mismatches"] == 0 and summary["verified_inputs"] > 1000 and out.exists()
+
+
 def _causal(s):
     from rasp.compiler.verify import causal_reference
 

@@ -49,13 +49,15 @@ class CompiledModel:
     vocab: list[Any]
     max_len: int
     causal: bool = False
-    program: SOp | None = None
+    program: SOp | None = None  # what the weights compute (with --no-pos: positions from the mask)
     stages: Stages | None = None
     labels: list[str] = field(default_factory=list)
     # by name, for spaces whose dimensions are reused: the last sublayer after which they still hold their value
     alive_until: dict[str, int] = field(default_factory=dict)
     # which head or MLP computes which s-op, per layer (see `components`); saved with the model
     components: list[dict[str, Any]] = field(default_factory=list)
+    # the user's program, which verification runs (on each prefix for a causal model); None: `program`
+    reference: SOp | None = None
 
     # -- running -----------------------------------------------------------------------------
 
@@ -253,6 +255,7 @@ def compile_program(
     if dtype not in DTYPES:
         raise RaspCompileError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPES)}")
     sop = program if isinstance(program, SOp) else program.sop(output)
+    reference = sop
     if no_pos:
         from .nopos import without_positions
 
@@ -314,6 +317,7 @@ def compile_program(
         max_len=max_len,
         causal=causal,
         program=sop,
+        reference=reference,
         labels=layout.labels(),
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),

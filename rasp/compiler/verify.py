@@ -95,7 +95,7 @@ def verify(
 ) -> VerifyReport:
     """Compare model.run_batch with the interpreter on every input. A causal model's output
     at each position must be the program's output on the prefix ending there."""
-    sop = sop if sop is not None else model.program
+    sop = sop if sop is not None else (getattr(model, "reference", None) or model.program)
     report = VerifyReport()
     for start in range(0, len(inputs), chunk):
         batch = inputs[start : start + chunk]
