@@ -41,7 +41,7 @@ from ..ir.sops import (
     Tokens,
 )
 from .layout import Space
-from .mlps import MLP, affine_1d, build_mlp, is_affine, separable_parts
+from .mlps import MLP, Parts, affine_1d, build_mlp, is_affine, separable_parts
 from .trees import Apply, Const, Leaf, Tree, combinations, replace_leaf
 from .valueset import (
     ALWAYS,
@@ -130,7 +130,7 @@ class Lowering:
         self.heads: list[Head] = []
         self.mlps: list[MLP] = []
         self.numeric_choice: dict[int, bool] = {}
-        self.analyses: dict[tuple, Any] = {}
+        self.separable: dict[tuple, Parts | None] = {}  # by `_tree_key`
 
     # -- spaces ----------------------------------------------------------------------------
 
@@ -167,9 +167,7 @@ class Lowering:
                 tree = Apply(expr, lambda v: v, [tree])
             if not want:
                 tree = self._numeric_positions(tree)
-                if isinstance(tree, Apply) and len(tree.leaves()) > 1:
-                    self.separable_parts(tree)  # known already where the budget asked; build_mlp reuses it
-            self.mlps.append(build_mlp(expr, tree, space))
+            self.mlps.append(build_mlp(expr, tree, space, self.separable_parts))
         self.spaces[(expr.id, want)] = space
         return space
 
@@ -239,20 +237,21 @@ class Lowering:
             return tree
         number = self.space(one_hot[0].expr, categorical=False)
         candidate = replace_leaf(tree, one_hot[0], number)
-        # the same function of the same values: its parts carry over
-        self.analyses[(candidate.expr.id, ("separable", tuple(map(id, candidate.leaves()))))] = found
+        self.separable[_tree_key(candidate)] = found  # the same function of the same values
         return candidate
 
     def _separable(self, node: Apply) -> bool:
         return self.vs.is_numeric(node.expr) and self.separable_parts(node) is not None
 
-    def separable_parts(self, tree: Apply) -> Any:
-        """`mlps.separable_parts`, once per s-op and leaves (trees are rebuilt as lowering asks)."""
-        key = ("separable", tuple(map(id, tree.leaves())))
-        if (tree.expr.id, key) not in self.analyses:
-            self.analyses[(tree.expr.id, key)] = separable_parts(tree, tree.leaves())
-        tree.analyses[key] = self.analyses[(tree.expr.id, key)]
-        return tree.analyses[key]
+    def separable_parts(self, tree: Tree) -> Parts | None:
+        """`mlps.separable_parts`, once per s-op and leaves: lowering rebuilds an s-op's tree
+        each time it asks, and the check evaluates it on every reachable input."""
+        if not isinstance(tree, Apply):
+            return None
+        key = _tree_key(tree)
+        if key not in self.separable:
+            self.separable[key] = separable_parts(tree, tree.leaves())
+        return self.separable[key]
 
     def single_leaf(self, expr: SOp, numeric_ok: bool) -> tuple[Space | None, Tree]:
         """A tree over at most one leaf, categorical unless numeric_ok (materialising if needed)."""
@@ -475,6 +474,12 @@ class Lowering:
         self.heads.append(Head(expr, atoms, out, None, empty, np.zeros(1), np.ones(1), bos_selected=True))
         self.spaces[key] = out
         return out
+
+
+def _tree_key(tree: Apply) -> tuple:
+    """An s-op's tree over given leaves: trees lowering builds for one s-op and the same
+    leaves compute the same function (a square's tree, built apart, is never keyed)."""
+    return tree.expr.id, tuple(map(id, tree.leaves()))
 
 
 def _square(x: Any) -> Any:

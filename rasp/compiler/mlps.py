@@ -8,6 +8,7 @@ width grows with the number of values rather than the number of combinations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ from ..ir.sops import RASPExpr
 from .layout import ONE, Space
 from .trees import Apply, Leaf, Tree, combinations, reachable
 from .valueset import is_number
+
+# A separable function of its leaves: the constant c and, per leaf, {value: f_j(value)}.
+Parts = tuple[float, list[dict[Any, float]]]
 
 
 @dataclass(eq=False)
@@ -126,16 +130,18 @@ def _columns(spaces: list[Space]) -> list[_Column]:
     return [_Column(s, i) if s.categorical else _Column(s) for s in spaces for i in (range(s.width) if s.categorical else [None])]
 
 
-def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
+def build_mlp(expr: RASPExpr, tree: Tree, out: Space, parts_of: Callable[[Tree], Parts | None] | None = None) -> MLP:
     """An exact ReLU MLP computing `tree` into `out` on every reachable input: the narrowest of a few.
 
     By default every categorical leaf is a gate. With numeric leaves present, a
     small categorical leaf can instead enter the linear feature through its
     one-hot coordinates (`depth + indicator(tokens == ")")` needs no case per
-    token then), which is tried too.
+    token then), which is tried too. `parts_of` answers `separable_parts` for the
+    tree, for a caller that has asked already (lowering memoises it).
     """
     leaves = tree.leaves()
-    separable = _separable_mlp(expr, tree, out, leaves) or _gated_sum_mlp(expr, tree, out, leaves)
+    parts = parts_of(tree) if parts_of else separable_parts(tree, leaves)
+    separable = _separable_mlp(expr, out, leaves, parts) or _gated_sum_mlp(expr, tree, out, leaves)
     if separable is not None and combinations(leaves) > SMALL_TABLE:
         return separable
     best = _build_mlp(expr, tree, out, leaves, ())
@@ -153,7 +159,7 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space) -> MLP:
     return best
 
 
-def separable_parts(tree: Tree, leaves: list[Space]) -> tuple[float, list[dict[Any, float]]] | None:
+def separable_parts(tree: Tree, leaves: list[Space]) -> Parts | None:
     """(c, [f_j]) with tree == c + sum_j f_j(leaf_j) on every reachable input, for a numeric
     tree over two or more leaves, at least one numeric; None when it is not of that shape.
 
@@ -162,16 +168,6 @@ def separable_parts(tree: Tree, leaves: list[Space]) -> tuple[float, list[dict[A
     """
     if len(leaves) < 2 or all(s.categorical for s in leaves):
         return None
-    key = ("separable", tuple(map(id, leaves)))
-    if isinstance(tree, Apply) and key in tree.analyses:
-        return tree.analyses[key]
-    found = _separable_parts(tree, leaves)
-    if isinstance(tree, Apply):
-        tree.analyses[key] = found
-    return found
-
-
-def _separable_parts(tree: Tree, leaves: list[Space]) -> tuple[float, list[dict[Any, float]]] | None:
     combos = reachable(leaves)
     ys = [tree.evaluate(dict(zip(leaves, combo))) for combo in combos]
     points = [(c, y) for c, y in zip(combos, ys) if y is not None]
@@ -200,15 +196,12 @@ def is_affine(part: dict[Any, float]) -> bool:
     return _affine_fit(np.array([[float(x)] for x in xs]), np.array([part[x] for x in xs])) is not None
 
 
-def _separable_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space]) -> MLP | None:
-    """For a numeric output y = c + sum_j f_j(leaf_j) (`separable_parts`): one linear form
-    (two units) for the categorical leaves and affine f_j, and one staircase per other
-    numeric leaf, two units per change of f_j. None when y is not of that shape.
+def _separable_mlp(expr: RASPExpr, out: Space, leaves: list[Space], found: Parts | None) -> MLP | None:
+    """For a numeric output y = c + sum_j f_j(leaf_j) (`found`, from `separable_parts`): one
+    linear form (two units) for the categorical leaves and affine f_j, and one staircase per
+    other numeric leaf, two units per change of f_j. None when y is not of that shape.
     """
-    if out.categorical:
-        return None
-    found = separable_parts(tree, leaves)
-    if found is None:
+    if out.categorical or found is None:
         return None
     y0, parts = found
     neurons = _Neurons(out)

@@ -52,7 +52,6 @@ class Apply(Tree):
     fn: Callable[..., Any]
     args: list[Tree]
     memo: dict = field(default_factory=dict, repr=False)
-    analyses: dict = field(default_factory=dict, repr=False)  # whole-tree results (separability), by question
 
     def leaves(self) -> list[Space]:
         return list(dict.fromkeys(s for a in self.args for s in a.leaves()))
