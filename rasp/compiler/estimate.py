@@ -125,8 +125,8 @@ def check_precision(weights: Weights, layout: ResidualLayout, dtype: str) -> Non
         sublayer = 2 * layer + 1
         for h in range(wq.shape[0]):
             w = wq[h] @ wk[h].T  # score = x_query @ w @ x_key
-            key = np.maximum(layout.largest(w.T, sublayer), np.abs(w) @ np.abs(bos))  # per query coordinate
-            size = max(float(layout.largest(key, sublayer)), float(np.abs(bos) @ key))
+            key = layout.largest(w.T, sublayer, bos)  # per query coordinate, over every key
+            size = float(layout.largest(key, sublayer, bos))
             terms = layout.terms(w.T, sublayer) + layout.terms(w, sublayer) + 2
             if size > LARGEST[dtype] / 8 or size * eps * (8 + 2 * terms) > SCALE / 8:
                 problems.append(f"attention scores up to {size:.3g} against a margin of {SCALE / 2:g}")
@@ -134,7 +134,7 @@ def check_precision(weights: Weights, layout: ResidualLayout, dtype: str) -> Non
         if not w_in.shape[1]:
             continue
         sublayer = 2 * layer + 2
-        units = np.maximum(layout.largest(w_in, sublayer), np.abs(bos) @ np.abs(w_in)) + np.abs(b_in)
+        units = layout.largest(w_in, sublayer, bos) + np.abs(b_in)
         size = float(units.max())
         terms = layout.terms(w_in, sublayer) + 2
         if size > LARGEST[dtype] / 8 or size * eps * (8 + 2 * terms) > 1 / 8:

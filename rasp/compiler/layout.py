@@ -84,24 +84,25 @@ class ResidualLayout:
     dims: dict[Space, np.ndarray] = field(default_factory=dict)
     d_model: int = 0
     written: dict[Space, int] = field(default_factory=dict)  # sublayer writing each space (0 = embedding)
-    freed: dict[Space, int] = field(default_factory=dict)  # last sublayer reading a dead space
+    freed: dict[Space, int] = field(default_factory=dict)  # the MLP sublayer zeroing a dead space (its last reader)
 
     def alive(self, sublayer: int) -> list[Space]:
         """The spaces a sublayer can read: written before it and not yet dead."""
         return [s for s in self.dims if self.written.get(s, 0) < sublayer <= self.freed.get(s, 1 << 30)]
 
-    def largest(self, weights: np.ndarray, sublayer: int) -> np.ndarray:
+    def largest(self, weights: np.ndarray, sublayer: int, bos: np.ndarray | None = None) -> np.ndarray:
         """For each column of `weights` (d_model, ...), the largest sum of |weight * coordinate|
-        over the residual of any position but BOS when `sublayer` reads it. A one-hot space
-        holds one coordinate at a time, a numerical one at most its largest value."""
+        over the residual of any position but BOS when `sublayer` reads it (a one-hot space
+        holds one coordinate at a time, a numerical one at most its largest value); given
+        BOS's residual there, `bos`, over BOS's too."""
         w = np.abs(weights)
         total = np.zeros(w.shape[1:])
         for space in self.alive(sublayer):
             if space is BOS:
-                continue  # 0 except at BOS, whose residual is known exactly and bounded apart
+                continue  # 0 except at BOS, whose residual is known exactly
             block = w[self.dims[space]]
             total += block.max(axis=0) if space.categorical else block[0] * max(abs(float(v)) for v in space.values)
-        return total
+        return total if bos is None else np.maximum(total, np.abs(bos) @ w)
 
     def terms(self, weights: np.ndarray, sublayer: int) -> int:
         """The most nonzero products a column of `weights` adds up at `sublayer` (one per space)."""
