@@ -78,9 +78,6 @@ class Attention(nn.Module):
             self.b_O = nn.Parameter(torch.zeros(cfg.d_model))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.W_Q.shape[0]:  # a compiled layer without heads
-            batch, n, _ = x.shape
-            return torch.zeros_like(x), x.new_zeros(batch, 0, n, n)
         q = torch.einsum("bpd,hde->bhpe", x, self.W_Q)
         k = torch.einsum("bpd,hde->bhpe", x, self.W_K)
         v = torch.einsum("bpd,hde->bhpe", x, self.W_V)
@@ -150,8 +147,7 @@ class Transformer(nn.Module):
             x = x + out
             if cache is not None:
                 cache[f"blocks.{i}.attn.hook_pattern"], cache[f"blocks.{i}.hook_resid_mid"] = pattern, x
-            if block.mlp.W_in.shape[1]:
-                x = x + block.mlp(block.ln2(x) if self.cfg.normalization else x)
+            x = x + block.mlp(block.ln2(x) if self.cfg.normalization else x)
             if cache is not None:
                 cache[f"blocks.{i}.hook_resid_post"] = x
         if self.cfg.normalization:
