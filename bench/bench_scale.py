@@ -108,14 +108,9 @@ TRACR_COLUMNS = ["compile_s", "layers", "params", "correct"]
 
 
 def rasp_case(name: str, n: int, args) -> dict:
-    cmd = [sys.executable, __file__, "--one", name, str(n), "--dtype", args.dtype]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"failure": f"over {args.timeout} s"}
-    if done.returncode == 0:
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    return {"failure": (done.stderr.strip().splitlines() or ["failed"])[-1][:80]}
+    from bench_tracr import run_json  # stdlib only: importable without Tracr
+
+    return run_json([sys.executable, __file__, "--one", name, str(n), "--dtype", args.dtype], args.timeout)
 
 
 def cells(row: dict | None, columns: list[str]) -> list[str]:

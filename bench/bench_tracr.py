@@ -206,19 +206,25 @@ def cell(row: dict, h: str) -> str:
     return f"{v:,}" if isinstance(v, int) and h != "max_len" else str(v)
 
 
+def run_json(cmd: list[str], timeout: int) -> dict:
+    """A command in a fresh process (so peak memory is its own): the JSON object on the last
+    line of its output, or {"failure": why}. bench_scale.py runs rasp's cases with it too."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return {"failure": f"over {timeout} s"}
+    lines = done.stdout.strip().splitlines()
+    if done.returncode == 0 and lines:
+        return json.loads(lines[-1])
+    return {"failure": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:100]}
+
+
 def run_case(python: str, name: str, n: int, timeout: int, samples: int, full: int) -> dict:
     """One case in a fresh process: its JSON row, or a row with `failure` set."""
     cmd = [python, os.path.abspath(__file__), "--one", name, str(n),
            "--samples", str(samples), "--full", str(full)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"program": name, "max_len": n, "failure": f"over {timeout} s"}
-    lines = done.stdout.strip().splitlines()
-    if done.returncode == 0 and lines:
-        return json.loads(lines[-1])
-    err = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1][:100]
-    return {"program": name, "max_len": n, "failure": err}
+    row = run_json(cmd, timeout)
+    return {"program": name, "max_len": n, **row} if "failure" in row else row
 
 
 def main() -> None:
