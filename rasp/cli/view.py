@@ -167,6 +167,8 @@ def format_trace(t: Any) -> str:
 
 
 def _cell(v: Any) -> str:
+    if isinstance(v, bool):  # T and F, as every human output shows booleans (format_atom)
+        return "T" if v else "F"
     if v == "":
         return '""'
     if isinstance(v, float):

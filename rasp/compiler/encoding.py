@@ -15,20 +15,56 @@ def token_key(v: Any) -> tuple:
     return (isinstance(v, str), v)
 
 
+class VocabIndex:
+    """The one rule matching input tokens to a model's vocabulary (CLI, API, trace): a token
+    equal to a vocabulary token (same type and value) is that token; otherwise a token whose
+    text is a vocabulary token's text (1 and "1": a vocabulary typed on the command line is
+    text, JSON inputs are typed) is read as that vocabulary token. Anything else is refused."""
+
+    def __init__(self, vocab: Sequence[Any]):
+        self.vocab = list(vocab)
+        self.ids = {token_key(v): i for i, v in enumerate(self.vocab, start=1)}
+        by_text: dict[str, list[int]] = {}
+        for i, v in enumerate(self.vocab, start=1):
+            by_text.setdefault(_text(v), []).append(i)
+        self.by_text = {t: ids[0] for t, ids in by_text.items() if len(ids) == 1}
+
+    def id(self, token: Any) -> int:
+        found = self.ids.get(token_key(token)) if _hashable(token) else None
+        if found is None and not isinstance(token, (list, dict)):
+            found = self.by_text.get(_text(token))
+        if found is None:
+            raise RaspInputError(f"token {token!r} is not in the model's vocabulary {self.vocab}")
+        return found
+
+    def tokens(self, raw: Input) -> list[Any]:
+        """The input as the model reads it: each token replaced by its vocabulary token."""
+        return [self.vocab[self.id(t) - 1] for t in tokenize(raw)]
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else str(v)
+
+
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
 def encode_ids(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], device: Any = None) -> Any:
     """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
     import torch
 
-    index = {token_key(v): i for i, v in enumerate(vocab, start=1)}
+    index = VocabIndex(vocab)
     rows = []
     for raw in inputs:
         tokens = tokenize(raw)
         if len(tokens) > max_len:
             raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
-        try:
-            rows.append([0] + [index[token_key(t)] for t in tokens])
-        except KeyError as e:
-            raise RaspInputError(f"token {e.args[0][1]!r} is not in the model's vocabulary {list(vocab)}") from None
+        rows.append([0] + [index.id(t) for t in tokens])
     if len({len(r) for r in rows}) > 1:
         raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
     return torch.tensor(rows, dtype=torch.long, device=device)

@@ -152,7 +152,8 @@ form#run-form input[type=text] { width: 22em; font-size: 14px; padding: 3px; }
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  function show(v) { return typeof v === "string" ? v : JSON.stringify(v); }
+  // booleans as everywhere in human output (rasp.view.display.format_atom): T and F
+  function show(v) { return typeof v === "string" ? v : typeof v === "boolean" ? (v ? "T" : "F") : JSON.stringify(v); }
   // white (0) to dark blue (1)
   function colour(w) {
     const t = Math.max(0, Math.min(1, w));

@@ -47,12 +47,32 @@ class Layer:
     mismatches: list[Mismatch] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
     input: list[Any]
     output: list[Any]
     layers: list[Layer]
     expected: list[Any] | None = None  # the interpreter's output, when the program is known
+
+    def __repr__(self) -> str:
+        heads = sum(len(layer.attention) for layer in self.layers)
+        check = "" if self.expected is None else f", {len(self.mismatches)} mismatches with the interpreter"
+        return (
+            f"<Trace of {_short_list(self.input)}: output {_short_list(self.output)}, "
+            f"{count_sublayers(self)} sublayers, {heads} heads{check}>"
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the `rasp view` page, inline (an iframe holding the whole page)."""
+        import html
+
+        from .page import render_page
+
+        page = render_page(self, "trace of " + " ".join(map(str, self.input)))
+        return (
+            f'<iframe srcdoc="{html.escape(page, quote=True)}" title="rasp viewer" '
+            'style="width: 100%; height: 640px; border: 1px solid #d8dde6;"></iframe>'
+        )
 
     @property
     def mismatches(self) -> list[tuple[str, Mismatch]]:
@@ -88,7 +108,13 @@ class Trace:
 
 def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     """Run `model` on `raw` and read every sublayer. `program` (an s-op; by default the one
-    the model was compiled from) gives the interpreter values to check against."""
+    the model was compiled from) gives the interpreter values to check against. Tokens are
+    read as the model reads them (`VocabIndex`: 1 is the vocabulary's "1")."""
+    vocab = getattr(model, "vocab", None)
+    if vocab:
+        from ..compiler.encoding import VocabIndex
+
+        raw = VocabIndex(vocab).tokens(raw)
     tokens = tokenize(raw)
     cache = model.run_with_cache(raw)
     n_layers = count_layers(cache)
@@ -116,6 +142,15 @@ def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     output = model.run(raw) if hasattr(model, "run") else _argmax_output(cache)
     expected = truth.get(_output_name(model)) if sop is not None else None
     return Trace(list(tokens), list(output), layers, expected)
+
+
+def count_sublayers(t: Trace) -> int:
+    return sum(1 for layer in t.layers if layer.name != "embedding")
+
+
+def _short_list(values: list[Any], limit: int = 8) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
 def count_layers(cache: dict[str, Any]) -> int:
