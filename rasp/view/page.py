@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import trace as _trace
 from .trace import Trace, token_labels
 
 _ASSIGNED = re.compile(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)")
@@ -64,6 +65,18 @@ def render_page(
     payload = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return _TEMPLATE.replace("@TITLE@", html.escape(title)).replace("@DATA@", payload)
 
+
+def inline_html(trace: Trace) -> str:
+    """The page for a notebook cell: an iframe holding it whole (its script and styles stay
+    inside, away from the notebook's own)."""
+    page = render_page(trace, "trace of " + " ".join(map(str, trace.input)))
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" title="rasp viewer" '
+        'style="width: 100%; height: 640px; border: 1px solid #d8dde6;"></iframe>'
+    )
+
+
+_trace.html_renderer = inline_html
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">

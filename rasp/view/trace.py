@@ -9,6 +9,7 @@ gets its attention patterns and output; decoding goes through `CompiledModel.rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ import numpy as np
 from ..ir.evaluate import Input, evaluate_trace, tokenize
 
 BOS_LABEL = "BOS"
+# How notebooks show a Trace: set by `rasp.view.page`, which imports this module.
+html_renderer: Callable[[Trace], str] | None = None
 HIDDEN_SPACES = {"one", "bos"}  # constant bookkeeping, the same on every input
 
 
@@ -62,17 +65,9 @@ class Trace:
             f"{count_sublayers(self)} sublayers, {heads} heads{check}>"
         )
 
-    def _repr_html_(self) -> str:
-        """Jupyter: the `rasp view` page, inline (an iframe holding the whole page)."""
-        import html
-
-        from .page import render_page
-
-        page = render_page(self, "trace of " + " ".join(map(str, self.input)))
-        return (
-            f'<iframe srcdoc="{html.escape(page, quote=True)}" title="rasp viewer" '
-            'style="width: 100%; height: 640px; border: 1px solid #d8dde6;"></iframe>'
-        )
+    def _repr_html_(self) -> str | None:
+        """Jupyter: the `rasp view` page, inline (`rasp.view.page.inline_html`)."""
+        return None if html_renderer is None else html_renderer(self)
 
     @property
     def mismatches(self) -> list[tuple[str, Mismatch]]:
