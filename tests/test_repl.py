@@ -381,7 +381,7 @@ def test_piped_stdin_reports_unfinished_statement_at_end(tmp_path):
     proc = _run_piped("a = 1;\nb = indices +\n", tmp_path)
     assert proc.returncode == 1
     assert proc.stdout == "value: a = 1\n" and proc.stderr.startswith("<input>:1:")
-    assert "unexpected end of input" in proc.stdout
+    assert "unexpected end of input" in proc.stderr
 
 
 def test_piped_stdin_exit_stops_reading(tmp_path):
