@@ -23,7 +23,7 @@ from ..files import read_text
 from ..ir.evaluate import tokenize
 from ..ir.sops import RASPExpr, SOp
 from ..language import ast
-from ..language.interpreter import Builtin, Function
+from ..language.interpreter import Builtin, Function, stdlib_dir
 from ..language.operators import is_atom, type_name
 from ..language.parser import parse
 from ..view.display import format_example, format_value
@@ -192,10 +192,13 @@ def cmd_load(session: ReplSession, args: str) -> str:
 
 
 def _unquoted(e: RaspSyntaxError, path: Path) -> RaspSyntaxError:
-    """A syntax error in a file that is not RASP source (not a .rasp file, or failing on its
-    first line: /etc/passwd, a key file) shows where parsing stopped, never the file's text."""
+    """A syntax error in a file that may not be RASP source (not a .rasp file, failing on its
+    first line, or outside the working folder and the stdlib: /etc/passwd, a key file) shows
+    where parsing stopped, never the file's text."""
     in_file = e.pos is not None and e.pos.file == str(path)
-    if in_file and (path.suffix.lower() != ".rasp" or e.pos.line == 1):
+    roots = [Path.cwd().resolve(), stdlib_dir().resolve()]
+    outside = not any(path.resolve().is_relative_to(root) for root in roots)
+    if in_file and (path.suffix.lower() != ".rasp" or e.pos.line == 1 or outside):
         from dataclasses import replace
 
         e.pos = replace(e.pos, source_line=None)

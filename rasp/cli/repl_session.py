@@ -41,8 +41,10 @@ from .repl_commands import changed_summary
 DEFAULT_EXAMPLE = "hello"
 # A longer line is refused (and, when piped, never held in memory whole).
 MAX_LINE_LENGTH = 20_000
-# Past this many lines, an unfinished statement is re-parsed only where it can have ended.
+# Past this many lines or characters, an unfinished statement is re-parsed only where it
+# can have ended (before, every line is parsed, so a mistake shows at once).
 _REPARSE_LINES = 20
+_REPARSE_CHARS = 4_000
 INDENT = "     "
 
 _INCOMPLETE_PREFIX = "unexpected end of input"
@@ -174,7 +176,8 @@ class ReplSession:
         self._buffer_chars += len(line) + 1
         change, code = _scan(line)
         self._open_brackets = (self._open_brackets if len(self._buffer) > 1 else 0) + change
-        if len(self._buffer) > _REPARSE_LINES and not self._may_be_complete(code):
+        long = len(self._buffer) > _REPARSE_LINES or self._buffer_chars > _REPARSE_CHARS
+        if long and not self._may_be_complete(code):
             return []  # a long statement is parsed only when it can have ended: linear, not quadratic
         source = "\n".join(self._buffer)
         try:

@@ -10,9 +10,7 @@ from typing import Any
 
 from ..errors import RaspInputError
 from .args import add_input_args, add_out_arg, add_program_args, read_input
-from .compile import COMPILE_DEFAULTS, _compile
-
-MODEL_SUFFIXES = {".safetensors", ".pt"}
+from .compile import COMPILE_DEFAULTS, MODEL_SUFFIXES, model_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -48,18 +46,9 @@ class Subject:
 
         self.path = args.file
         self.source: str | None = None
-        if Path(args.file).suffix in MODEL_SUFFIXES:
-            import rasp
-
-            self.model = rasp.load_model(args.file)
-        else:
-            if args.vocab is None or args.max_len is None:
-                raise RaspInputError(
-                    f"{args.file} is a program: give --vocab and --max-len to compile it "
-                    "(or pass a saved .safetensors model)"
-                )
+        if Path(args.file).suffix.lower() not in MODEL_SUFFIXES:
             self.source = read_text(args.file, "program")
-            self.model = _compile(args)
+        self.model = model_from_args(args)
         self.title = f"{Path(args.file).name}" + (f" ({self.output_name})" if self.output_name else "")
 
     @property

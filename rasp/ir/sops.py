@@ -243,7 +243,7 @@ class SelectorAnd(Selector):
         return (self.left, self.right)
 
     def describe(self) -> str:
-        return f"({self.left.name} and {self.right.name})"
+        return f"{_combined(self.left)} and {_combined(self.right)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -256,7 +256,7 @@ class SelectorOr(Selector):
         return (self.left, self.right)
 
     def describe(self) -> str:
-        return f"({self.left.name} or {self.right.name})"
+        return f"{_combined(self.left)} or {_combined(self.right)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -268,7 +268,7 @@ class SelectorNot(Selector):
         return (self.inner,)
 
     def describe(self) -> str:
-        return f"not {self.inner.name}"
+        return f"not {_combined(self.inner)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -355,6 +355,14 @@ def _operand(value: Any, level: int, right: bool) -> str:
     if inner_level < level or (inner_level == level and right):
         return f"({text})"
     return text
+
+
+def _combined(selector: Selector) -> str:
+    """A selector inside `and`, `or` or `not`: in parentheses when it is itself such an
+    unnamed combination."""
+    if not selector.label and isinstance(selector, (SelectorAnd, SelectorOr)):
+        return f"({selector.name})"
+    return selector.name
 
 
 def _atom(value: Any) -> str:
