@@ -17,7 +17,7 @@ from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
-from .encoding import encode_ids, run_grouped, run_with_cache
+from .encoding import encode_ids, encode_padded, padded_batches, run_with_cache
 from .estimate import (
     DEFAULT_MAX_PARAMS,
     DTYPES,
@@ -104,13 +104,23 @@ class CompiledModel(_TorchModule):
         return self.run_batch([raw])[0]
 
     def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
-        def decode(group: list[Input]) -> list[list[Any]]:
-            out = self.module(self.encode(group))[:, 1:]
-            decoded = self.output.decode(out.double().cpu().numpy().reshape(-1, self.output.width))
-            n = out.shape[1]
-            return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
+        """Decoded outputs for many inputs; inputs of different lengths share padded batches
+        (`padded_batches`), padding masked out of attention."""
+        import torch
 
-        return run_grouped(list(inputs), batch_size, decode)
+        inputs = list(inputs)
+        results: list[list[Any]] = [[] for _ in inputs]
+        with torch.no_grad():
+            for idx in padded_batches(inputs, batch_size):
+                ids, mask = encode_padded(self.vocab, self.max_len, [inputs[i] for i in idx], self.device)
+                same_length = bool(mask.all())
+                out = self.module(ids, key_mask=None if same_length else mask)[:, 1:]
+                decoded = self.output.decode(out.double().cpu().numpy().reshape(-1, self.output.width))
+                n = out.shape[1]
+                lengths = mask[:, 1:].sum(dim=1).tolist()
+                for j, i in enumerate(idx):
+                    results[i] = decoded[j * n : j * n + lengths[j]]
+        return results
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;

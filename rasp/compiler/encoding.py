@@ -70,6 +70,52 @@ def encode_ids(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], devi
     return torch.tensor(rows, dtype=torch.long, device=device)
 
 
+def encode_padded(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], device: Any = None) -> tuple[Any, Any]:
+    """Token ids (batch, 1 + longest) with BOS first for inputs of several lengths, padded
+    after their end, and the key mask (False at padding) that makes padding invisible."""
+    import torch
+
+    index = VocabIndex(vocab)
+    rows = []
+    for raw in inputs:
+        tokens = tokenize(raw)
+        if len(tokens) > max_len:
+            raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
+        rows.append([0] + [index.id(t) for t in tokens])
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
+    lengths = torch.tensor([len(r) for r in rows], device=device)
+    mask = torch.arange(width, device=device)[None, :] < lengths[:, None]
+    return ids, mask
+
+
+# Inputs of several lengths share a padded batch while padding is at most this share of it,
+# and only while the batch is smaller than SHARED_BELOW inputs: a big batch of one length
+# runs unpadded (on a CPU padding is work), many small ones share a pass (a pass has a cost).
+MAX_PADDING = 0.25
+SHARED_BELOW = 256
+
+
+def padded_batches(inputs: Sequence[Input], batch_size: int) -> Iterator[list[int]]:
+    """Indices of `inputs` in batches of at most `batch_size`, shortest first, so inputs of
+    many lengths cost a few forward passes, not one per length (see MAX_PADDING)."""
+    lengths = [len(tokenize(raw)) for raw in inputs]
+    batch: list[int] = []
+    real = 0
+    for i in sorted(range(len(inputs)), key=lengths.__getitem__):
+        n = lengths[i] + 1
+        if batch:
+            new_length = n != lengths[batch[-1]] + 1
+            too_padded = real + n < (1 - MAX_PADDING) * (len(batch) + 1) * n
+            if len(batch) >= batch_size or (new_length and (len(batch) >= SHARED_BELOW or too_padded)):
+                yield batch
+                batch, real = [], 0
+        batch.append(i)
+        real += n
+    if batch:
+        yield batch
+
+
 def groups_by_length(inputs: Sequence[Input], batch_size: int) -> Iterator[list[int]]:
     """Indices of `inputs`, in batches of at most `batch_size` inputs of one length."""
     by_length: dict[int, list[int]] = {}

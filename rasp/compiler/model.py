@@ -77,7 +77,8 @@ class Attention(nn.Module):
                 setattr(self, name, nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head)))
             self.b_O = nn.Parameter(torch.zeros(cfg.d_model))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`key_mask` (batch, positions), False at padding: no query attends to those keys."""
         q = torch.einsum("bpd,hde->bhpe", x, self.W_Q)
         k = torch.einsum("bpd,hde->bhpe", x, self.W_K)
         v = torch.einsum("bpd,hde->bhpe", x, self.W_V)
@@ -88,6 +89,8 @@ class Attention(nn.Module):
             n = x.shape[1]
             future = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(future, float("-inf"))
+        if key_mask is not None:
+            scores = scores.masked_fill(~key_mask[:, None, None, :], float("-inf"))
         pattern = scores.softmax(dim=-1)
         out = torch.einsum("bhpe,hed->bpd", pattern @ v, self.W_O)
         return (out + self.b_O if hasattr(self, "b_O") else out), pattern
@@ -127,8 +130,10 @@ class Transformer(nn.Module):
         if cfg.biases:
             self.b_U = nn.Parameter(torch.zeros(cfg.d_out))
 
-    def forward(self, ids: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: dict | None = None, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         """ids: (batch, positions) with BOS (id 0) first; returns (batch, positions, d_out).
+        `key_mask` (batch, positions), False at padding, lets inputs of several lengths share
+        a batch: the real positions' results are those of an unpadded run.
 
         Pass a dict as `cache` to collect activations under TransformerLens's hook names:
         `hook_embed`, `hook_pos_embed`, `blocks.{i}.hook_resid_pre`, `blocks.{i}.attn.hook_pattern`,
@@ -143,7 +148,7 @@ class Transformer(nn.Module):
         for i, block in enumerate(self.blocks):
             if cache is not None:
                 cache[f"blocks.{i}.hook_resid_pre"] = x
-            out, pattern = block.attn(block.ln1(x) if self.cfg.normalization else x)
+            out, pattern = block.attn(block.ln1(x) if self.cfg.normalization else x, key_mask)
             x = x + out
             if cache is not None:
                 cache[f"blocks.{i}.attn.hook_pattern"], cache[f"blocks.{i}.hook_resid_mid"] = pattern, x
