@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..compiler.estimate import DEFAULT_MAX_PARAMS
+from ..compiler.limits import DEFAULT_MAX_PARAMS
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..files import check_output
 from .args import (
