@@ -243,7 +243,7 @@ class SelectorAnd(Selector):
         return (self.left, self.right)
 
     def describe(self) -> str:
-        return f"{_combined(self.left)} and {_combined(self.right)}"
+        return f"{_combined(self.left, SelectorAnd)} and {_combined(self.right)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -256,7 +256,7 @@ class SelectorOr(Selector):
         return (self.left, self.right)
 
     def describe(self) -> str:
-        return f"{_combined(self.left)} or {_combined(self.right)}"
+        return f"{_combined(self.left, SelectorOr)} or {_combined(self.right)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -357,10 +357,10 @@ def _operand(value: Any, level: int, right: bool) -> str:
     return text
 
 
-def _combined(selector: Selector) -> str:
+def _combined(selector: Selector, same: type | None = None) -> str:
     """A selector inside `and`, `or` or `not`: in parentheses when it is itself such an
-    unnamed combination."""
-    if not selector.label and isinstance(selector, (SelectorAnd, SelectorOr)):
+    unnamed combination (but for the left operand of the same operator: `a and b and c`)."""
+    if not selector.label and isinstance(selector, (SelectorAnd, SelectorOr)) and type(selector) is not same:
         return f"({selector.name})"
     return selector.name
 
