@@ -338,7 +338,8 @@ class Interpreter:
         index = self.eval(node.index, env)
         pos = node.pos
         if isinstance(target, SOp):
-            if isinstance(index, bool) or not isinstance(index, int):
+            # a boolean is an integer here, as in the reference (Python's): True loads position 1
+            if not isinstance(index, int):
                 raise RaspTypeError(f"an s-op is indexed by an integer, got a {type_name(index)}", pos=pos)
             where: Any = index
             if index < 0:
@@ -346,10 +347,10 @@ class Interpreter:
             loaded = Aggregate(selector=select(Indices(), where, "==", pos), sop=target).at(pos)
             loaded.label = f"{target.name}[{index}]"
             return loaded
-        if isinstance(target, (list, dict)) and isinstance(index, SOp):
+        if isinstance(target, (list, dict, str)) and isinstance(index, SOp):
             return table_lookup(target, index, pos)
         if isinstance(target, (list, str)):
-            if isinstance(index, bool) or not isinstance(index, int):
+            if not isinstance(index, int):
                 raise RaspTypeError(f"a {type_name(target)} is indexed by an integer, got a {type_name(index)}", pos=pos)
             if not -len(target) <= index < len(target):
                 raise RaspValueError(f"index {index} out of range for a {type_name(target)} of length {len(target)}", pos=pos)
