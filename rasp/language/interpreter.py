@@ -42,6 +42,7 @@ from .operators import (
     unary,
 )
 from .parser import parse
+from .lexicon import Lexicon
 from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
@@ -90,6 +91,7 @@ class Interpreter:
         self._loading: list[Path] = []
         self._loaded_stdlib = False
         self.warnings: list[RaspWarning] = []  # from every source run, for the caller to show
+        self.lexicon: Lexicon | None = None  # the words the program declares it knows (declare_lexicon)
         if load_stdlib:
             self.load_stdlib()
 
@@ -505,6 +507,10 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
 
         return f"wrote {draw_to_new_file(expr, example)}"
 
+    def declare_lexicon(*values: Any, pos: SourcePos | None) -> Any:
+        interp.lexicon = interp.lexicon or Lexicon()
+        return interp.lexicon.declare(values, pos)
+
     def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
         return Builtin(name, fn, lo, hi, sig, doc)
 
@@ -533,6 +539,8 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         builtin("map", map_, 2, 8, "map(function, sop, ...)", "apply a function to each position"),
         builtin("draw", draw, 2, 2, "draw(sop, input)",
                 "draw the computation graph on an input to NAME.svg (Graphviz)"),
+        builtin("declare_lexicon", declare_lexicon, 1, 16, "declare_lexicon(words, ...)",
+                "the words the program knows (lists, dicts' keys): inputs with others get a warning"),
     ]
     values.update({b.name: b for b in builtins})
     return values
