@@ -401,6 +401,8 @@ class Interpreter:
             )
         env = func.env.child()
         for p, a in zip(func.params, args):
+            if p in RESERVED:  # as in the reference, a parameter cannot rebind indices, length, ...
+                raise RaspNameError(f"'{func.name}' has a parameter named '{p}', a reserved name", pos=func.pos)
             env.variables[p] = a
         self._depth += 1
         try:
