@@ -102,6 +102,13 @@ def eval_line(program: str, corpus: str) -> Callable[[], str]:
     return compute
 
 
+def conformance_cases() -> str:
+    sys.path.insert(0, str(ROOT / "tests"))
+    import test_conformance_ref
+
+    return str(len(test_conformance_ref.CASES))
+
+
 def _stdlib_row(label: str) -> str:
     return re.escape(label) + r" \|[^|\n]*— (\d+ layers?, \d+ heads?)"
 
@@ -115,6 +122,8 @@ FIGURES = [
     Figure("stdlib sort_by_most_freq_nobos", _stdlib_row("| `sort_by_most_freq_nobos`, `make_sort_by_most_freq(seq, filler, max_len)`"),
            paper_count("sort_by_most_freq_nobos")),
     Figure("stdlib dyck1", _stdlib_row("| `dyck1`, `dyck1_ptf`, `make_dyck1(seq)`"), paper_count("dyck1")),
+    Figure("reference-style programs checked", r"`tests/test_conformance_ref\.py` holds (\d+) reference-style programs",
+           conformance_cases),
     Figure("translate, the paper's counting", r"The paper's counting \(`rasp layers`\) gives (\d+ layers, at most \d+ heads)",
            translate_paper_count),
     Figure("translate compiled for en_fr.tsv", r"\| translate \| en_fr\.tsv \(202 pairs\) \| ([\d |,]+?) \| [\d.]+ s",
