@@ -28,6 +28,7 @@ from ..files import read_text
 from ..ir.evaluate import evaluate
 from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
 from . import ast
+from .lexicon import Lexicon
 from .operators import (
     binary,
     contains,
@@ -42,7 +43,6 @@ from .operators import (
     unary,
 )
 from .parser import parse
-from .lexicon import Lexicon
 from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
