@@ -441,6 +441,9 @@ def test_booleans_keep_their_type_next_to_integers():
     got = rasp.evaluate('x = aggregate(select(indices, indices - 1, ==), tokens == "a");', "aba")
     assert typed(got) == typed([0, True, False])
     assert typed(rasp.evaluate("x = tokens_asis + 0;", [True, 1])) == typed([1, 1])
+    from rasp.view.display import format_sequence
+
+    assert format_sequence([0, True, False]) == "[0, T, F] (ints)"  # the reference's Sequence type: int
 
 
 def test_strings_are_indexed_by_an_s_op():
