@@ -80,7 +80,9 @@ def test_locals_of_two_calls_get_different_labels():
     )
     assert prog["one"].name == "one" and prog["two"].name == "two"
     assert prog["m1"].selector.keys.name == "m1.where" and prog["m2"].selector.keys.name == "m2.where"
-    # an unnamed call is labelled by its call, arguments included
+    # an unnamed call is labelled by its call, arguments included; a lambda's by its expression
+    lam = rasp.from_source('y = aggregate(select(indices, (lambda a: a - 1)(indices), ==), tokens, "_");')["y"]
+    assert lam.selector.name == "select(indices, indices - 1, ==)"
     unnamed = rasp.from_source("x = count(tokens, \"a\") + count(tokens, \"b\");")["x"]
     assert [s.name for s in unnamed.inputs] == ['count(tokens_str, "a")', 'count(tokens_str, "b")']
 

@@ -449,8 +449,9 @@ class Interpreter:
             self._depth -= 1
             self._scopes.pop()
         env.scope.result = result
-        if isinstance(result, RASPExpr) and result.label is None:
-            # An unnamed result is labelled by its call, in the caller's scope.
+        if isinstance(result, RASPExpr) and result.label is None and func.name != "lambda":
+            # An unnamed result is labelled by its call, in the caller's scope (a lambda's
+            # keeps its own expression: "lambda(x)" would say less).
             result.label = _call_label(func.name, args)
             result.owner = caller
         return result
