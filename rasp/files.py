@@ -1,18 +1,62 @@
 """Every file the toolkit reads or writes goes through here: sources are read with a size
-cap and a clean error, outputs never replace a source or (without `force`) any existing
-file, and are written atomically (a temporary file beside the target, then a rename)."""
+cap and a clean error, outputs never replace a source, an input of the same command or
+(without `force`) any existing file, and are written atomically.
+
+Temporary files: an output is first written to an anonymous file in the target's folder
+(Linux's O_TMPFILE: it has no name, so a crash, even SIGKILL, leaves nothing behind), then
+linked under a hidden name `.NAME.rasp-PID-XXXX.tmp` and renamed over the target. Where
+the file system has no anonymous files the hidden name is used from the start. SIGTERM and
+SIGHUP during a write remove the temporary file before the signal takes effect, and a
+hidden file of this naming whose process is gone (a SIGKILL between link and rename, a
+power cut) is removed by the next write beside it.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
-from collections.abc import Iterable
+import re
+import secrets
+import signal
+import stat
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from .errors import RaspInputError, RaspLoadError
 
 MAX_SOURCE_BYTES = 1_000_000
+# Compared in lower case: UP.RASP is a source too.
 SOURCE_SUFFIXES = {".rasp", ".py", ".tsv", ".txt", ".md", ".lark"}
+# Kernel interfaces: nothing there is an output file.
+SYSTEM_ROOTS = ("proc", "sys", "dev")
+# Folders whose file names are longer than this are refused before any work (POSIX's NAME_MAX).
+NAME_MAX = 255
+
+# (st_dev, st_ino) of every file read since `protect_inputs` began; None: not recording.
+_inputs: set[tuple[int, int]] | None = None
+
+
+@contextlib.contextmanager
+def protect_inputs() -> Iterator[None]:
+    """While active, no output may replace a file read through this module (a command's
+    program, corpus, model...), whatever its name or suffix: the CLI runs each command in it."""
+    global _inputs
+    outer, _inputs = _inputs, set() if _inputs is None else _inputs
+    try:
+        yield
+    finally:
+        _inputs = outer
+
+
+def note_input(path: str | os.PathLike[str] | int) -> None:
+    """Record a file (a path or an open descriptor) as read by the current command."""
+    if _inputs is None:
+        return
+    with contextlib.suppress(OSError):
+        st = os.fstat(path) if isinstance(path, int) else os.stat(path)
+        _inputs.add((st.st_dev, st.st_ino))
 
 
 def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int | None = None) -> str:
@@ -27,6 +71,7 @@ def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int |
         if size > max_bytes:
             raise RaspLoadError(f"{what} {path} is {size:,} bytes; the limit is {max_bytes:,}")
         with open(path, "rb") as f:
+            note_input(f.fileno())
             data = f.read(max_bytes + 1)
     except OSError as e:
         raise RaspLoadError(f"cannot read {what} {path}: {e.strerror or e}") from None
@@ -41,37 +86,200 @@ def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int |
 
 
 def check_output(path: str | os.PathLike[str], force: bool = False, sources: Iterable[str | os.PathLike[str]] = ()) -> Path:
-    """Refuse an output path that would lose something: a source, an existing file without
-    `force`, a folder, or a path whose folder does not exist."""
-    path = Path(path)
-    if path.is_dir():
-        raise RaspInputError(f"output {path} is a folder; give a file name")
-    if not path.parent.is_dir():
-        raise RaspInputError(f"cannot write {path}: folder {path.parent} does not exist")
-    for src in sources:
-        if path.exists() and Path(src).exists() and path.resolve() == Path(src).resolve():
-            raise RaspInputError(f"refusing to overwrite the source file {path} with an output")
-    if path.suffix in SOURCE_SUFFIXES and path.exists():
-        raise RaspInputError(f"refusing to overwrite {path}: it looks like a source file")
-    if path.exists() and not force:
+    """Refuse an output path that would lose something or cannot be a file: an empty name, a
+    folder (or a name ending in '/'), a missing folder, a device or anything else that is
+    not a regular file, a path under /proc, /sys or /dev, a name too long, a source file,
+    one of `sources` or a file the command has read (compared by inode, not name), and an
+    existing file without `force`."""
+    text = os.fspath(path)
+    if not text.strip():
+        raise RaspInputError("the output name is empty; give a file name with -o")
+    if "\0" in text:
+        raise RaspInputError("the output name contains a NUL character")
+    path = Path(text)
+    try:
+        _check_place(text, path)
+        if not path.exists():
+            return path
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            raise RaspInputError(f"refusing to write {path}: it exists and is not a regular file")
+        for src in sources:
+            if Path(src).exists() and os.path.samefile(path, src):
+                raise RaspInputError(f"refusing to overwrite {path}: the command reads it")
+        _check_not_input(path, st)
+        if path.suffix.lower() in SOURCE_SUFFIXES:
+            raise RaspInputError(f"refusing to overwrite {path}: it looks like a source file")
+    except OSError as e:
+        raise RaspInputError(f"cannot write {path}: {e.strerror or e}") from None
+    if not force:
         raise RaspInputError(f"{path} exists; pass --force to replace it")
     return path
 
 
+def _check_place(text: str, path: Path) -> None:
+    """Where the output would go: an existing folder, outside the kernel's file systems."""
+    if text.endswith(("/", os.sep)) or path.name in ("", ".", "..") or path.is_dir():
+        folder = "" if path.is_dir() else f" (and folder {path} does not exist)"
+        raise RaspInputError(f"output {text} names a folder{folder}; give a file name")
+    resolved = path.resolve()
+    if len(resolved.parts) > 1 and resolved.parts[1] in SYSTEM_ROOTS:
+        raise RaspInputError(f"refusing to write {path}: /{resolved.parts[1]} holds system interfaces, not files")
+    if not path.parent.is_dir():
+        raise RaspInputError(f"cannot write {path}: folder {path.parent} does not exist")
+    if len(os.fsencode(path.name)) > NAME_MAX:
+        raise RaspInputError(f"cannot write {path.name[:40]}...: the name is longer than {NAME_MAX} bytes")
+
+
+def _check_not_input(path: Path, st: os.stat_result | None = None) -> None:
+    if _inputs is None:
+        return
+    try:
+        st = st or path.stat()
+    except OSError:
+        return
+    if (st.st_dev, st.st_ino) in _inputs:
+        raise RaspInputError(f"refusing to overwrite {path}: the command reads it")
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
-    """Write `data` to `path` through a temporary file in the same folder and a rename."""
+    """Write `data` to `path` through a temporary file (see the module's docstring) and a
+    rename; an error (a full disk, a file-size limit) is a RaspInputError and leaves
+    neither a partial target nor a temporary file."""
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _check_not_input(path)
+    remove_stale_temporaries(path)
     try:
-        os.fchmod(fd, _file_mode(path))  # mkstemp's files are private (0600); outputs are not
+        with _signals_raise():
+            if not _write_anonymous(path, payload):
+                tmp = str(temporary_name(path))
+                _write_then_rename(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), None, tmp, path, payload)
+    except OSError as e:
+        raise RaspInputError(f"cannot write {path}: {e.strerror or e}") from None
+    return path
+
+
+def temporary_name(path: Path, pid: int | None = None) -> Path:
+    return path.with_name(f".{path.name}.rasp-{os.getpid() if pid is None else pid}-{secrets.token_hex(4)}.tmp")
+
+
+# False once linking an anonymous file has failed here (some sandboxes and file systems):
+# later writes go straight to a named temporary.
+_anonymous_files = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
+
+
+def _write_anonymous(path: Path, payload: bytes) -> bool:
+    """Write through an anonymous file in the target's folder; False where none can be made
+    or named (nothing is left behind then), so the caller uses a named temporary."""
+    global _anonymous_files
+    if not _anonymous_files:
+        return False
+    try:
+        fd = os.open(str(path.parent), os.O_TMPFILE | os.O_WRONLY, 0o600)
+    except OSError:
+        return False
+    tmp = str(temporary_name(path))
+    try:
+        _write_then_rename(fd, f"/proc/self/fd/{fd}", tmp, path, payload)
+    except _LinkFailed:
+        _anonymous_files = False
+        return False
+    return True
+
+
+class _LinkFailed(Exception):
+    pass
+
+
+def _write_then_rename(fd: int, anonymous: str | None, tmp: str, path: Path, payload: bytes) -> None:
+    """Write `payload` to `fd`, give an anonymous file its name `tmp`, rename `tmp` onto
+    `path`; the temporary goes on any failure or signal."""
+    try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), _file_mode(path))  # temporaries are private (0600); outputs are not
             f.write(payload)
+            f.flush()
+            if anonymous is not None:
+                try:
+                    os.link(anonymous, tmp, follow_symlinks=True)
+                except OSError:
+                    raise _LinkFailed from None
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.rasp-(?P<pid>\d+)-[0-9a-f]{8}\.tmp")
+# Earlier versions named temporaries `.NAME.XXXXXXXX.tmp` (tempfile.mkstemp) with no pid:
+# those are removed once clearly abandoned.
+_OLD_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+_OLD_AGE_S = 3600
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove hidden temporaries of `path` (our naming only) left by processes that are gone."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if not entry.name.startswith(f".{path.name}.") or not entry.is_file(follow_symlinks=False):
+                continue
+            m = _TEMPORARY.fullmatch(entry.name)
+            if m and m["name"] == path.name and not _alive(int(m["pid"])):
+                stale = True
+            else:
+                old = _OLD_TEMPORARY.fullmatch(entry.name)
+                stale = bool(old and old["name"] == path.name and time.time() - entry.stat().st_mtime > _OLD_AGE_S)
+            if stale:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
+class _Signalled(BaseException):
+    def __init__(self, signum: int):
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """SIGTERM and SIGHUP inside the block raise, so the block's clean-up runs; the signal
+    is then delivered again under its previous handler (a default one ends the process
+    with the signal's usual status). Only the main thread can set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+
+    def handler(signum: int, frame: object) -> None:
+        raise _Signalled(signum)
+
+    previous = {s: signal.signal(s, handler) for s in wanted}
+    try:
+        yield
+    except _Signalled as e:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        previous = {}
+        signal.raise_signal(e.signum)
+        raise SystemExit(128 + e.signum) from None  # reached only if the old handler returned
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
 
 
 def _file_mode(path: Path) -> int:

@@ -90,8 +90,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
-    out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
-    curve = check_output(out.with_name(out.name.split(".")[0] + ".loss.png"), args.force, [args.file])
+    inputs = [args.file] + ([args.corpus] if args.corpus else [])
+    default = f"{Path(args.file).stem}.trained.safetensors"
+    out = check_output(default if args.out is None else args.out, args.force, inputs)
+    curve = check_output(out.with_name(out.name.split(".")[0] + ".loss.png"), args.force, inputs)
     examples = read_corpus(args.corpus) if args.corpus else None
     if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
@@ -132,7 +134,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..train import data as D
     from ..train.compare import match_heads, summarize
 
-    png = check_output(args.out, args.force, [args.file, args.model]) if args.out else None
+    png = check_output(args.out, args.force, [args.file, args.model]) if args.out is not None else None
     if args.samples < 1:
         raise RaspInputError("--samples must be at least 1")
     model = load_any(args.model)

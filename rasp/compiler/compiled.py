@@ -184,13 +184,12 @@ def load_model(path: str | Path) -> CompiledModel:
 
 def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[str, Any]) -> CompiledModel:
     """The `CompiledModel` of a checked checkpoint's tensors and metadata."""
-    from .model import ModelConfig, Transformer
+    from .model import ModelConfig, module_from_state
 
     try:
         import torch
 
-        module = Transformer(ModelConfig(**meta["model"])).to(getattr(torch, meta.get("dtype", "float64")))
-        module.load_state_dict(tensors)
+        module = module_from_state(ModelConfig(**meta["model"]), tensors, getattr(torch, meta.get("dtype", "float64")))
         spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in meta["spaces"]}
         dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in meta["spaces"]}
         return CompiledModel(
