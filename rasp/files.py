@@ -2,13 +2,10 @@
 cap and a clean error, outputs never replace a source, an input of the same command or
 (without `force`) any existing file, and are written atomically.
 
-Temporary files: an output is first written to an anonymous file in the target's folder
-(Linux's O_TMPFILE: it has no name, so a crash, even SIGKILL, leaves nothing behind), then
-linked under a hidden name `.NAME.rasp-PID-XXXX.tmp` and renamed over the target. Where
-the file system has no anonymous files the hidden name is used from the start. SIGTERM and
-SIGHUP during a write remove the temporary file before the signal takes effect, and a
-hidden file of this naming whose process is gone (a SIGKILL between link and rename, a
-power cut) is removed by the next write beside it.
+Temporary files: an output is written to a hidden `.NAME.rasp-PID-XXXXXXXX.tmp` beside
+the target, then renamed over it. SIGINT, SIGTERM and SIGHUP during a write remove the
+temporary before the signal takes effect; a temporary of this naming whose process is gone
+(SIGKILL, a power cut) is removed by the next write of the same target.
 """
 
 from __future__ import annotations
@@ -106,7 +103,7 @@ def check_output(path: str | os.PathLike[str], force: bool = False, sources: Ite
             raise RaspInputError(f"refusing to write {path}: it exists and is not a regular file")
         for src in sources:
             if Path(src).exists() and os.path.samefile(path, src):
-                raise RaspInputError(f"refusing to overwrite {path}: the command reads it")
+                raise RaspInputError(f"refusing to overwrite {path}: this command reads it (an input or source file)")
         _check_not_input(path, st)
         if path.suffix.lower() in SOURCE_SUFFIXES:
             raise RaspInputError(f"refusing to overwrite {path}: it looks like a source file")
@@ -119,6 +116,8 @@ def check_output(path: str | os.PathLike[str], force: bool = False, sources: Ite
 
 def _check_place(text: str, path: Path) -> None:
     """Where the output would go: an existing folder, outside the kernel's file systems."""
+    if any(len(os.fsencode(part)) > NAME_MAX for part in path.parts):
+        raise RaspInputError(f"cannot write {text[:40]}...: a name in it is longer than {NAME_MAX} bytes")
     if text.endswith(("/", os.sep)) or path.name in ("", ".", "..") or path.is_dir():
         folder = "" if path.is_dir() else f" (and folder {path} does not exist)"
         raise RaspInputError(f"output {text} names a folder{folder}; give a file name")
@@ -127,8 +126,6 @@ def _check_place(text: str, path: Path) -> None:
         raise RaspInputError(f"refusing to write {path}: /{resolved.parts[1]} holds system interfaces, not files")
     if not path.parent.is_dir():
         raise RaspInputError(f"cannot write {path}: folder {path.parent} does not exist")
-    if len(os.fsencode(path.name)) > NAME_MAX:
-        raise RaspInputError(f"cannot write {path.name[:40]}...: the name is longer than {NAME_MAX} bytes")
 
 
 def _check_not_input(path: Path, st: os.stat_result | None = None) -> None:
@@ -139,7 +136,7 @@ def _check_not_input(path: Path, st: os.stat_result | None = None) -> None:
     except OSError:
         return
     if (st.st_dev, st.st_ino) in _inputs:
-        raise RaspInputError(f"refusing to overwrite {path}: the command reads it")
+        raise RaspInputError(f"refusing to overwrite {path}: this command reads it (an input or source file)")
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
@@ -152,9 +149,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> Path:
     remove_stale_temporaries(path)
     try:
         with _signals_raise():
-            if not _write_anonymous(path, payload):
-                tmp = str(temporary_name(path))
-                _write_then_rename(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), None, tmp, path, payload)
+            tmp = str(temporary_name(path))
+            _write_then_rename(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600), tmp, path, payload)
     except OSError as e:
         raise RaspInputError(f"cannot write {path}: {e.strerror or e}") from None
     return path
@@ -164,47 +160,13 @@ def temporary_name(path: Path, pid: int | None = None) -> Path:
     return path.with_name(f".{path.name}.rasp-{os.getpid() if pid is None else pid}-{secrets.token_hex(4)}.tmp")
 
 
-# False once linking an anonymous file has failed here (some sandboxes and file systems):
-# later writes go straight to a named temporary.
-_anonymous_files = hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd")
-
-
-def _write_anonymous(path: Path, payload: bytes) -> bool:
-    """Write through an anonymous file in the target's folder; False where none can be made
-    or named (nothing is left behind then), so the caller uses a named temporary."""
-    global _anonymous_files
-    if not _anonymous_files:
-        return False
-    try:
-        fd = os.open(str(path.parent), os.O_TMPFILE | os.O_WRONLY, 0o600)
-    except OSError:
-        return False
-    tmp = str(temporary_name(path))
-    try:
-        _write_then_rename(fd, f"/proc/self/fd/{fd}", tmp, path, payload)
-    except _LinkFailed:
-        _anonymous_files = False
-        return False
-    return True
-
-
-class _LinkFailed(Exception):
-    pass
-
-
-def _write_then_rename(fd: int, anonymous: str | None, tmp: str, path: Path, payload: bytes) -> None:
-    """Write `payload` to `fd`, give an anonymous file its name `tmp`, rename `tmp` onto
-    `path`; the temporary goes on any failure or signal."""
+def _write_then_rename(fd: int, tmp: str, path: Path, payload: bytes) -> None:
+    """Write `payload` to `fd` (the temporary `tmp`) and rename `tmp` onto `path`; the
+    temporary goes on any failure or signal."""
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), _file_mode(path))  # temporaries are private (0600); outputs are not
             f.write(payload)
-            f.flush()
-            if anonymous is not None:
-                try:
-                    os.link(anonymous, tmp, follow_symlinks=True)
-                except OSError:
-                    raise _LinkFailed from None
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
