@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import resource
 
-from .errors import RaspInputError
+from .errors import RaspError, RaspInputError
 
 # Part of the available memory an estimate may claim: estimates are rough, and the
 # process, its libraries and the rest of the machine need room too.
@@ -46,11 +46,11 @@ def gigabytes(n: float) -> str:
     return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.1f} MB"
 
 
-def check_fits(estimate: float, what: str, hint: str | None = None) -> None:
+def check_fits(estimate: float, what: str, hint: str | None = None, error: type[RaspError] = RaspInputError) -> None:
     """Refuse `what` if its estimated peak memory (bytes) exceeds what the machine can give."""
     usable = available_memory() * USABLE_FRACTION
     if estimate > usable:
-        raise RaspInputError(
+        raise error(
             f"{what} would need about {gigabytes(estimate)} of memory; this machine can give about "
             f"{gigabytes(usable)}",
             hint=hint,

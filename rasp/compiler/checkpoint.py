@@ -113,7 +113,7 @@ def check_shapes(path: Path, meta: dict[str, Any], shapes: dict[str, tuple[str, 
         more = f" (and {len(problems) - 3:,} more)" if len(problems) > 3 else ""
         raise RaspLoadError(f"{path}: the description does not fit the weights: {'; '.join(problems[:3])}{more}")
     total = sum(math.prod(shape) * ITEMSIZE[dtype] for dtype, shape in shapes.values())
-    check_fits(2 * total, f"loading {path}")  # the tensors, and one copy while hashing or converting
+    check_fits(2 * total, f"loading {path}", error=RaspLoadError)  # the tensors, and one copy while hashing or converting
 
 
 def _dims(shape: tuple[int, ...]) -> str:
