@@ -57,6 +57,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--corpus", metavar="FILE.tsv",
                    help="train on a corpus of `input<TAB>expected` lines (word tokens; the `rasp eval` "
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
+    p.add_argument("--time-limit", type=float, metavar="MINUTES",
+                   help="stop after this many minutes, keeping the best weights so far (without it, a run "
+                   "expected to take over an hour is refused after timing its first steps)")
     p.add_argument("--target", type=float, default=1.0,
                    help="stop early once validation accuracy reaches this (default 1.0)")
     add_out_arg(p, None, "the model file (default: PROGRAM.trained.safetensors in the working folder)")
@@ -104,6 +107,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
         target=args.target, data=args.data, min_len=args.min_len, device=_device(args.device),
+        time_limit=None if args.time_limit is None else args.time_limit * 60,
     )
     prog = rasp.load(args.file)
     setup = prepare(prog.sop(args.sop), vocab, max_len, args.causal, options, corpus)
@@ -118,6 +122,8 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"{s['steps']} steps in {s['seconds']:.1f}s on {setup.distribution} data")
         print(f"held-out accuracy: {result.initial_accuracy:.4f} before, {s['accuracy']:.4f} after "
               f"(token accuracy {s['token_accuracy']:.4f}); {len(setup.held_out)} held-out inputs")
+        if result.model.info.get("time_limited"):
+            print(f"stopped at the time limit of {args.time_limit:g} minutes after {s['steps']:,} steps")
         print(f"saved {out} and {curve}")
     else:
         print(json.dumps(summary))
