@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..compiler import compile_program
     from ..models import load_any
     from ..train import data as D
+    from ..train.budget import check_compare
     from ..train.compare import match_heads, summarize
 
     png = check_output(args.out, args.force, [args.file, args.model]) if args.out is not None else None
@@ -150,6 +152,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     sop_name = args.sop or getattr(model, "sop", None)
     prog = rasp.load(args.file)
     compiled = compile_program(prog.sop(sop_name), model.vocab, model.max_len, causal=model.causal, no_pos=no_pos)
+    check_compare(args.samples, [model, compiled], say=lambda text: print(text, file=sys.stderr))
     rng = np.random.default_rng(0)
     dist = D.resolve_distribution("auto", model.vocab)
     inputs = D.sample_split(rng, model.vocab, model.max_len, args.samples, dist, held_out=True)

@@ -83,3 +83,23 @@ def _duration(seconds: float) -> str:
         return f"{seconds / 60:,.0f} minutes"
     return f"{seconds / 3600:,.1f} hours"
 
+
+
+# Seconds per compared input and position: sampling from one side of the split, and the
+# attention patterns of both models (about 1 ms an input of 4 tokens, measured).
+COMPARE_S = 0.25e-3
+
+
+def check_compare(samples: int, models: list[Any], say: Any = None) -> None:
+    """Refuse a `rasp compare` whose inputs and attention patterns (kept for every head of
+    both models) cannot fit, or would take over LONG_RUN_S; say the time when it is long."""
+    n_ctx = max(m.module.cfg.n_ctx for m in models)
+    heads = sum(m.module.cfg.heads_at(i) for m in models for i in range(m.module.cfg.n_layers))
+    check_fits(samples * (8 * n_ctx * n_ctx * max(heads, 1) + 100 + 16 * n_ctx),
+               f"comparing {heads} heads on {samples:,} inputs", hint="give fewer --samples")
+    seconds = samples * n_ctx * COMPARE_S
+    if seconds > LONG_RUN_S:
+        raise RaspInputError(f"comparing on {samples:,} inputs would take about {_duration(seconds)}",
+                             hint="give fewer --samples (a few thousand inputs already measure similarity well)")
+    if say and seconds > 10:
+        say(f"comparing on {samples:,} inputs: about {_duration(seconds)}")
