@@ -63,6 +63,8 @@ EDITS = st.lists(
         st.tuples(st.just("delete"), st.sampled_from(TOP_FIELDS + ["model." + f for f in CONFIG_FIELDS]), st.none()),
         st.tuples(st.just("space"), st.sampled_from(["dims", "values", "categorical", "name"]), JSON),
         st.tuples(st.just("tensor"), st.sampled_from(["drop", "widen", "dtype", "extra"]), st.none()),
+        st.tuples(st.just("bomb"), st.sampled_from(["d_mlp", "d_model", "n_ctx", "d_vocab"]),
+                  st.sampled_from([50_000_000, 10**9])),  # a few KB declaring gigabytes
     ),
     min_size=1, max_size=3,
 )
@@ -74,6 +76,10 @@ def _apply(meta: dict, state: dict, edit: tuple) -> None:
     kind, field, value = edit
     if kind == "config":
         meta["model"][field] = value
+    elif kind == "bomb":
+        meta["model"][field] = value
+        if field == "d_mlp" and meta["model"].get("layer_mlps"):
+            meta["model"]["layer_mlps"] = [value] * len(meta["model"]["layer_mlps"])
     elif kind == "config-list":
         meta["model"][field] = value
     elif kind == "top":
@@ -149,9 +155,10 @@ COMMANDS = {
 }
 INPUTS = ["prog.rasp", "model.safetensors", "corpus.data"]
 OUTPUTS = st.one_of(
-    st.sampled_from(INPUTS + ["PROG.RASP", "Prog.Rasp", "hard", "soft", "hard.svg", "soft.dot",
-                              "", " ", "newdir/", "newdir", "sub/", "./", "/dev/null", "/proc/self/out.svg",
-                              "/sys/out.svg", "x" * 300, "fifo.svg", "new.svg", "new.dot", "new.safetensors"]),
+    st.sampled_from(INPUTS + ["PROG.RASP", "Prog.Rasp", "hard", "soft", "hard.svg", "soft.dot"]),  # inputs
+    st.sampled_from(["", " ", "newdir/", "newdir", "sub/", "./", "/dev/null", "/proc/self/out.svg",
+                     "/sys/out.svg", "x" * 300, "fifo.svg"]),  # not files
+    st.sampled_from(["new.svg", "new.dot", "new.safetensors"]),
     st.text(alphabet="ab./-_ ", max_size=6),
 )
 
@@ -170,9 +177,13 @@ def _workspace(work: Path, model: bytes, link_to: str) -> None:
 
 @pytest.mark.filterwarnings("ignore")
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-@given(command=st.sampled_from(sorted(COMMANDS)), out=OUTPUTS, force=st.booleans(), link_to=st.sampled_from(INPUTS))
-def test_outputs_never_replace_inputs_or_land_elsewhere(models, command, out, force, link_to):
+@given(data=st.data())
+def test_outputs_never_replace_inputs_or_land_elsewhere(models, data):
+    command = data.draw(st.sampled_from(sorted(COMMANDS)), "command")
     argv, reads = COMMANDS[command]
+    link_to = data.draw(st.sampled_from(reads), "link_to")  # hard and soft links lead to an input
+    out = data.draw(st.one_of(st.sampled_from(reads), OUTPUTS), "out")  # often the input itself
+    force = data.draw(st.sampled_from([True, True, False]), "force")
     argv = argv + ["-o", out] + (["--force"] if force else [])
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
