@@ -26,7 +26,7 @@ from .errors import RaspInputError, RaspLoadError
 MAX_SOURCE_BYTES = 1_000_000
 # Compared in lower case: UP.RASP is a source too.
 SOURCE_SUFFIXES = {".rasp", ".py", ".tsv", ".txt", ".md", ".lark"}
-# Kernel interfaces: nothing there is an output file.
+# Kernel interfaces: nothing there is an output file (but /dev/shm is ordinary scratch space).
 SYSTEM_ROOTS = ("proc", "sys", "dev")
 # Folders whose file names are longer than this are refused before any work (POSIX's NAME_MAX).
 NAME_MAX = 255
@@ -109,6 +109,8 @@ def check_output(path: str | os.PathLike[str], force: bool = False, sources: Ite
             raise RaspInputError(f"refusing to overwrite {path}: it looks like a source file")
     except OSError as e:
         raise RaspInputError(f"cannot write {path}: {e.strerror or e}") from None
+    except RuntimeError:  # pathlib's "Symlink loop"
+        raise RaspInputError(f"cannot write {path}: it is a loop of symbolic links") from None
     if not force:
         raise RaspInputError(f"{path} exists; pass --force to replace it")
     return path
@@ -122,8 +124,9 @@ def _check_place(text: str, path: Path) -> None:
         folder = "" if path.is_dir() else f" (and folder {path} does not exist)"
         raise RaspInputError(f"output {text} names a folder{folder}; give a file name")
     resolved = path.resolve()
-    if len(resolved.parts) > 1 and resolved.parts[1] in SYSTEM_ROOTS:
-        raise RaspInputError(f"refusing to write {path}: /{resolved.parts[1]} holds system interfaces, not files")
+    top = resolved.parts[1:3]
+    if top and top[0] in SYSTEM_ROOTS and top != ("dev", "shm"):
+        raise RaspInputError(f"refusing to write {path}: /{top[0]} holds system interfaces, not files")
     if not path.parent.is_dir():
         raise RaspInputError(f"cannot write {path}: folder {path.parent} does not exist")
 

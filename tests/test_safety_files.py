@@ -103,6 +103,14 @@ def test_an_empty_or_folder_output_never_becomes_the_default_or_a_file(capsys, w
         assert _names(work) == ["prog.rasp"]
 
 
+def test_a_loop_of_links_is_refused(capsys, work):
+    os.symlink("loop.svg", work / "loop.svg")
+    for out in ("loop.svg", "loop.svg/x.svg"):
+        code, text = cli(capsys, "draw", "prog.rasp", "--input", "ab", "-o", out, "--force")
+        assert code == 1 and "loop" in text
+    assert (work / "loop.svg").is_symlink()
+
+
 def test_check_output_is_the_one_rule_for_the_api_too(tmp_path):
     with pytest.raises(RaspInputError, match="folder"):
         check_output(str(tmp_path / "missing") + "/")
