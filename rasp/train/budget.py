@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..compiler.estimate import duration
 from ..errors import RaspInputError
 from ..memory import check_fits
 
@@ -63,26 +64,17 @@ class StepClock:
             self.estimated = per_step * self.steps
             if self.estimated > LONG_RUN_S and self.time_limit is None:
                 raise RaspInputError(
-                    f"{self.steps:,} steps would take about {_duration(self.estimated)} "
+                    f"{self.steps:,} steps would take about {duration(self.estimated)} "
                     f"({per_step * 1000:,.1f} ms a step here) if the target is not reached first",
                     hint="give fewer --steps, or --time-limit MINUTES to stop at that time with the best weights so far",
                 )
             if self.say and self.estimated > 10:
-                bound = f", stopping after {_duration(self.time_limit)}" if self.time_limit else ""
-                self.say(f"training: up to {self.steps:,} steps, about {_duration(self.estimated)} "
+                bound = f", stopping after {duration(self.time_limit)}" if self.time_limit else ""
+                self.say(f"training: up to {self.steps:,} steps, about {duration(self.estimated)} "
                          f"({per_step * 1000:,.1f} ms a step){bound}; it stops early at the target accuracy")
 
     def out_of_time(self) -> bool:
         return self.time_limit is not None and time.perf_counter() - self.start >= self.time_limit
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:,.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:,.0f} minutes"
-    return f"{seconds / 3600:,.1f} hours"
-
 
 
 # Seconds per compared input and position: sampling from one side of the split, and the
@@ -99,7 +91,7 @@ def check_compare(samples: int, models: list[Any], say: Any = None) -> None:
                f"comparing {heads} heads on {samples:,} inputs", hint="give fewer --samples")
     seconds = samples * n_ctx * COMPARE_S
     if seconds > LONG_RUN_S:
-        raise RaspInputError(f"comparing on {samples:,} inputs would take about {_duration(seconds)}",
+        raise RaspInputError(f"comparing on {samples:,} inputs would take about {duration(seconds)}",
                              hint="give fewer --samples (a few thousand inputs already measure similarity well)")
     if say and seconds > 10:
-        say(f"comparing on {samples:,} inputs: about {_duration(seconds)}")
+        say(f"comparing on {samples:,} inputs: about {duration(seconds)}")
