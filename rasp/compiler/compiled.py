@@ -269,8 +269,6 @@ def compile_program(
 
         sop = without_positions(sop, causal)
     vocab = _vocab(vocab)
-    if max_len < 1:
-        raise RaspCompileError("max_len must be at least 1")
     if max_params is not None:
         check_max_len(max_len)
     blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, max_params)
