@@ -169,9 +169,13 @@ def _limit_file_size():
     resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 
 
-def test_a_file_size_limit_is_a_clean_error_and_leaves_nothing(work):
+@pytest.mark.parametrize("command", [
+    ["draw", "prog.rasp", "--input", "ab", "-o", "g.dot"],
+    ["compile", "prog.rasp", "--vocab", "ab", "--max-len", "2", "-o", "m.safetensors"],
+])
+def test_a_file_size_limit_is_a_clean_error_and_leaves_nothing(work, command):
     run = subprocess.run(
-        [PYTHON, "-m", "rasp", "draw", "prog.rasp", "--input", "ab", "-o", "g.dot"],
+        [PYTHON, "-m", "rasp", *command],
         check=False, capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=120, cwd=work,
     )
     assert run.returncode == 1, run.stderr
