@@ -168,6 +168,13 @@ def test_the_lowering_estimate_is_shown_and_grows_with_max_len():
     assert seconds[1] > 4 * seconds[0] > 0  # the heads tabulate (key, query, position): about n^3
 
 
+def test_a_model_over_free_memory_is_refused_even_when_allowed_large(monkeypatch):
+    monkeypatch.setenv("RASP_MEMORY_BYTES", str(5_000_000))  # the model needs about 9 MB while compiling
+    with pytest.raises(RaspCompileError, match="memory") as info:
+        rasp.compile(rasp.from_source(SORT), vocab=list(_chars(100)), max_len=8, max_params=None)
+    assert "parameters" in info.value.message
+
+
 def test_small_programs_still_compile_with_their_estimates():
     model = rasp.compile(rasp.from_source(SORT), vocab="dcba", max_len=5)
     assert model.run("dcba") == list("abcd")

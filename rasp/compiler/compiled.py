@@ -22,6 +22,7 @@ from .estimate import (
     DEFAULT_MAX_PARAMS,
     DTYPES,
     WorkEstimate,
+    check_fits_memory,
     check_max_len,
     check_precision,
     check_size,
@@ -284,6 +285,7 @@ def compile_program(
         alive_until[space] = freed[space] - 1
     estimate = estimate_size(blocks, allocation, layout.d_model, len(vocab), max_len, DTYPES[dtype])
     check_size(estimate, max_params)
+    check_fits_memory(estimate)
     phase("assembly")
     weights = assemble(blocks, allocation, layout, vocab, max_len)
     check_precision(weights, layout, dtype)

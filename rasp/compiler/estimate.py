@@ -75,6 +75,15 @@ def estimate_size(blocks: Blocks, alloc: Allocation, d_model: int, vocab_size: i
     return SizeEstimate(alloc.n_layers, d_model, n_heads, d_head, hidden, int(params), int(peak))
 
 
+def check_fits_memory(estimate: SizeEstimate) -> None:
+    """Refuse a model whose estimated peak while compiling exceeds the machine's free memory,
+    whatever the parameter limit (--allow-large cannot make room)."""
+    from ..memory import check_fits
+
+    check_fits(estimate.peak_bytes, f"this model ({estimate.describe()})",
+               hint="compile with a smaller --max-len or --vocab", error=RaspCompileError)
+
+
 def check_size(estimate: SizeEstimate, max_params: int | None, at_least: bool = False) -> None:
     if max_params is not None and estimate.params > max_params:
         described = (f"d_model {estimate.d_model:,} or more, {estimate.params:,} parameters or more "
