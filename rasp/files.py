@@ -228,7 +228,9 @@ def _signals_raise() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    # A signal the process ignores (SIGHUP under nohup) stays ignored: the write goes on.
+    wanted = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None))
+              if s is not None and signal.getsignal(s) is not signal.SIG_IGN]
 
     def handler(signum: int, frame: object) -> None:
         raise _Signalled(signum)

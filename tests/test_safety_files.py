@@ -228,6 +228,17 @@ def test_terminating_signals_remove_the_temporary(tmp_path, sig, stage):
     assert _names(tmp_path) == []
 
 
+def test_an_ignored_hangup_stays_ignored(tmp_path):
+    """Under nohup, SIGHUP does not stop the write."""
+    target = tmp_path / "out.svg"
+    child = subprocess.Popen(
+        [PYTHON, "-c", CHILD.replace("time.sleep(600)", "time.sleep(1)"), "rename", str(target)],
+        stdout=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    assert child.stdout.readline().strip() == "ready"
+    child.send_signal(signal.SIGHUP)
+    assert child.wait(timeout=30) == 0
+
+
 @pytest.mark.parametrize("stage", ["write", "rename"])
 def test_after_sigkill_the_next_write_leaves_no_temporary(tmp_path, stage):
     target = tmp_path / "out.svg"
