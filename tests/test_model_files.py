@@ -115,8 +115,10 @@ def test_crafted_trained_metadata_is_refused(trained_file, tmp_path, edit, needl
 
 
 def _peak_kb_of(code: str) -> tuple[int, str]:
-    """Run `code` in a fresh interpreter; (its peak resident memory in KB, its stderr)."""
-    script = code + "\nimport resource, sys; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+    """Run `code` in a fresh interpreter: (its peak resident memory in KB, its stderr). The peak is
+    the process's own VmHWM: ru_maxrss would include the (large) test process it was forked from."""
+    script = code + ("\nimport sys\nprint(next(line.split()[1] for line in open('/proc/self/status') "
+                     "if line.startswith('VmHWM')), file=sys.stderr)")
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
     return int(run.stderr.strip().splitlines()[-1]), run.stderr
 
