@@ -37,6 +37,7 @@ class Alignment:
     kind: str  # head, mlp, attention, residual, das or compiled
     iia: float
     changed: float  # share of pairs where the intervention changes the program's output
+    pairs: int = 0  # pairs scored: those whose intervened program has an output
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,13 +74,14 @@ def align(subject: Subject, high: HighLevel, pairs: Pairs, train_pairs: Pairs | 
     for v in chosen:
         t = cf[v.name]
         changed = float(np.mean([not np.array_equal(a, b) for a, b in zip(t, own) if a is not None] or [0.0]))
+        scored = sum(a is not None for a in t)
         for site in fixed:
-            results.append(Alignment(v.name, site.name, site.kind, interchange_accuracy(predicted[site], t), changed))
+            results.append(Alignment(v.name, site.name, site.kind, interchange_accuracy(predicted[site], t), changed, scored))
         where = subject.compiled_site(v.name, high.descendants(v.name))
         if where is not None:
             site = Site(where[0], dims=tuple(where[1]), label=v.name)
             results.append(Alignment(v.name, site.name, site.kind,
-                                     interchange_accuracy(patcher.predictions(site), t), changed))
+                                     interchange_accuracy(patcher.predictions(site), t), changed, scored))
         if train is not None:
             train_t = targets(subject, high.counterfactuals(v.name, train_pairs.bases, train_pairs.sources,
                                                             train_pairs.positions))
@@ -88,7 +90,7 @@ def align(subject: Subject, high: HighLevel, pairs: Pairs, train_pairs: Pairs | 
                 site = Site(hook, rank=k)
                 rotation = train_rotation(train, site, train_t, steps=das_steps)
                 results.append(Alignment(v.name, site.name, site.kind,
-                                         interchange_accuracy(patcher.predictions(site, rotation), t), changed))
+                                         interchange_accuracy(patcher.predictions(site, rotation), t), changed, scored))
                 step(f"{v.name} at {site.name}")
     return results
 
@@ -117,7 +119,7 @@ def best(results: Sequence[Alignment]) -> dict[str, dict[str, Any]]:
     for sop in dict.fromkeys(r.sop for r in results):
         mine = [r for r in results if r.sop == sop]
         top = min(mine, key=lambda r: (-round(r.iia, 9), SPECIFICITY[r.kind], order[r.site]))
-        out[sop] = {"site": top.site, "iia": top.iia, "kind": top.kind, "changed": top.changed}
+        out[sop] = {"site": top.site, "iia": top.iia, "kind": top.kind, "changed": top.changed, "pairs": top.pairs}
     return out
 
 

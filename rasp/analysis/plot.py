@@ -7,20 +7,26 @@ from pathlib import Path
 
 import numpy as np
 
+SHORT = {"hook_resid_pre": "pre", "hook_resid_mid": "mid", "hook_resid_post": "post", "hook_mlp_out": "mlp",
+         "hook_attn_out": "attn", "attn.hook_z": "head"}
+
 
 def short_site(site: str) -> str:
-    """`blocks.1.hook_resid_mid` -> `L1 mid`, `blocks.0.attn.hook_z[2]` -> `L0 head 2`, ..."""
-    if site == "blocks.0.hook_resid_pre":
-        return "embed"
-    parts = site.split(".", 2)
-    if len(parts) < 3 or parts[0] != "blocks":
-        return site
-    rest = parts[2]
-    for long, short in (("hook_resid_", ""), ("attn.hook_z", "head "), ("hook_mlp_out", "mlp"),
-                        ("hook_attn_out", "attn"), ("hook_resid_pre", "pre")):
-        rest = rest.replace(long, short)
-    rest = rest.replace("[das]", " das")
-    return f"L{parts[1]} {rest.replace('[', '').replace(']', '') if 'head' in rest else rest}"
+    """`blocks.1.hook_resid_mid` -> `L1 mid`, `blocks.0.attn.hook_z[2]` -> `L0 head 2`,
+    `blocks.0.hook_resid_pre[tokens]` -> `embed [tokens]`."""
+    hook, _, part = site.partition("[")
+    part = part[:-1] if part.endswith("]") else part
+    rest = ""
+    if hook == "blocks.0.hook_resid_pre":
+        short = "embed"
+    elif hook.startswith("blocks.") and hook.count(".") >= 2:
+        _, layer, rest = hook.split(".", 2)
+        short = f"L{layer} {SHORT.get(rest, rest)}"
+    else:
+        short = hook
+    if not part:
+        return short
+    return f"{short} {part}" if rest == "attn.hook_z" else f"{short} [{part}]"
 
 
 def iia_matrix(results: Sequence, names: Sequence[str]) -> tuple[np.ndarray, list[str]]:

@@ -197,13 +197,13 @@ def cmd_intervene(args: argparse.Namespace) -> int:
     from ..analysis.plot import short_site
 
     table = Table(title=f"interchange interventions ({len(pairs)} pairs, positions {args.positions})")
-    for col in ("s-op", "best site", "IIA", "changed", "next best"):
+    for col in ("s-op", "best site", "IIA", "changed", "pairs", "next best"):
         table.add_column(col)
     for n in names:
         mine = sorted((r for r in results if r.sop == n), key=lambda r: -r.iia)
         others = [f"{short_site(r.site)} {r.iia:.2f}" for r in mine if r.site != top[n]["site"]][:2]
         table.add_row(n, short_site(top[n]["site"]), f"{top[n]['iia']:.3f}", f"{top[n]['changed']:.2f}",
-                      "; ".join(others))
+                      str(top[n]["pairs"]), "; ".join(others))
     Console().print(table)
     if png:
         print(f"wrote {png}")
