@@ -134,16 +134,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="tasks at a time (processes)")
     parser.add_argument("--out-dir", help="write hypothesis.md, hypothesis.json and the pictures here")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the tasks already in --out-dir's hypothesis.json and run the others")
     args = parser.parse_args(argv)
     wanted = set(args.programs.split(",")) if args.programs else None
     indices = [i for i, t in enumerate(TASKS) if not wanted or t.name in wanted or t.program in wanted]
+    saved = Path(args.out_dir or ".") / "hypothesis.json"
+    kept = json.loads(saved.read_text()) if args.resume and saved.exists() else []
+    indices = [i for i in indices if TASKS[i].name not in {r["task"] for r in kept}]
     if args.out_dir:
         Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     # The previous-token story first, then the quickest tasks: a run cut short keeps the most.
     indices.sort(key=lambda i: (TASKS[i].program != "prev_token", TASKS[i].steps or 0, len(TASKS[i].vocab)))
     jobs = [(i, args) for i in indices]
-    rows = []
+    rows = list(kept)
     if args.jobs > 1 and len(jobs) > 1:
         import multiprocessing
 
@@ -158,7 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.out_dir:  # the tasks so far, in case the run is cut short
             (Path(args.out_dir) / "hypothesis.json").write_text(json.dumps(rows, indent=1) + "\n")
     rows.sort(key=lambda r: [t.name for t in TASKS].index(r["task"]))
-    table = markdown(rows) + f"\nTotal {time.perf_counter() - start:.0f} s, {args.jobs} job(s) at a time.\n"
+    total = f"{time.perf_counter() - start:.0f} s" + (" (this run; earlier tasks kept)" if kept else "")
+    train_s, intervene_s = (sum(r[k] for r in rows) for k in ("train_seconds", "intervene_seconds"))
+    table = markdown(rows) + (f"\nPer task, summed: {train_s:.0f} s training, {intervene_s:.0f} s interventions "
+                              f"(wall clock). Total {total}, {args.jobs} job(s) at a time.\n")
     print(table)
     if args.out_dir:
         folder = Path(args.out_dir)

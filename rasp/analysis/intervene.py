@@ -70,6 +70,7 @@ def align(subject: Subject, high: HighLevel, pairs: Pairs, train_pairs: Pairs | 
         predicted[site] = patcher.predictions(site)
         step(site.name)
     train = Patcher(subject, train_pairs) if train_pairs is not None and len(train_pairs) else None
+    values = high.values(pairs.bases) if train is not None else {}
     results = []
     for v in chosen:
         t = cf[v.name]
@@ -85,7 +86,7 @@ def align(subject: Subject, high: HighLevel, pairs: Pairs, train_pairs: Pairs | 
         if train is not None:
             train_t = targets(subject, high.counterfactuals(v.name, train_pairs.bases, train_pairs.sources,
                                                             train_pairs.positions))
-            k = rank or das_rank(high.values(pairs.bases)[v.name], subject.module.cfg.d_model)
+            k = rank or das_rank(values[v.name], subject.module.cfg.d_model)
             for hook in subject.residual_sites():
                 site = Site(hook, rank=k)
                 rotation = train_rotation(train, site, train_t, steps=das_steps)

@@ -22,7 +22,7 @@ import numpy as np
 from ..compiler.encoding import groups_by_length, token_key
 from ..ir.evaluate import Input
 from .highlevel import HighLevel
-from .subject import Subject
+from .subject import Subject, copies
 
 
 @dataclass
@@ -91,9 +91,9 @@ def kinds(high: HighLevel, subject: Subject, reference: Any, values: dict[str, l
     spaces = subject.model.spaces if subject.compiled else getattr(reference, "spaces", {})
     out = {}
     for v in high.variables:
-        copies = [s for n, s in spaces.items() if n.split("#")[0].rstrip("'") == v.name]
-        if copies:
-            out[v.name] = "categorical" if any(s.categorical for s in copies) else "numerical"
+        held = [spaces[n] for n in copies(spaces, v.name)]
+        if held:
+            out[v.name] = "categorical" if any(s.categorical for s in held) else "numerical"
             continue
         flat = [x for row in values[v.name] for x in row]
         numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in flat)

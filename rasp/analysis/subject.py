@@ -121,7 +121,7 @@ class Subject:
         return residual_site(first), dims
 
     def _copies(self, name: str) -> list[str]:
-        return [s for s in self.model.dims if re.fullmatch(re.escape(name) + r"(#cat|#num)?'*", s)]
+        return copies(self.model.dims, name)
 
     def alive(self, name: str) -> list[str]:
         """The residual sites where a compiled model holds s-op `name` (some copy of it)."""
@@ -134,6 +134,12 @@ class Subject:
             last = self.model.alive_until.get(s, len(sites) - 1)
             held |= set(range(_written_at(self.model.components, s), last + 1))
         return [site for i, site in enumerate(sites) if i in held]
+
+
+def copies(spaces: Any, name: str) -> list[str]:
+    """The names of a compiled model's spaces holding s-op `name`: the compiler names a second
+    encoding `name#cat` or `name#num`, and a second s-op of one name `name'`."""
+    return [s for s in spaces if re.fullmatch(re.escape(name) + r"(#cat|#num)?'*", s)]
 
 
 def _written_at(components: list[dict[str, Any]], space: str) -> int:
