@@ -86,7 +86,7 @@ def _align(program, vocab, max_len, mode, causal=False, no_pos=False, count=150)
 
 
 @pytest.mark.parametrize("program,vocab,mode,causal,no_pos", [
-    ("reverse", "abc", "any", False, False),
+    ("reverse", "abc", "same", False, False),
     ("sort", "abcd", "any", False, False),
     ("hist", "abc", "any", False, False),
     ("most_frequent", "abc", "any", False, False),

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import RaspInputError
 from ..ir.evaluate import Input, evaluate_arrays, plan, tokenize
 from ..ir.intervene import Positions, intervene_batch
+from ..ir.kinds import RowsDiffer
 from ..ir.sops import Constant, Indices, Length, SOp, Tokens
 
 
@@ -57,10 +58,14 @@ class HighLevel:
         for i, t in enumerate(tokens):
             by_length.setdefault(len(t), []).append(i)
         for members in by_length.values():
-            arrays = evaluate_arrays(order, [tokens[i] for i in members])
-            for v in self.variables:
-                for i, row in zip(members, arrays[v.node.id].tolist()):
-                    out[v.name][i] = row
+            try:
+                groups = [(members, evaluate_arrays(order, [tokens[i] for i in members]))]
+            except RowsDiffer:  # strings for some inputs, numbers for others: one at a time
+                groups = [([i], evaluate_arrays(order, [tokens[i]])) for i in members]
+            for rows, arrays in groups:
+                for v in self.variables:
+                    for i, row in zip(rows, arrays[v.node.id].tolist()):
+                        out[v.name][i] = row
         return out
 
     def counterfactuals(self, name: str, bases: Sequence[Input], sources: Sequence[Input],

@@ -51,7 +51,14 @@ def das_rank(values: list[list[Any]], d_model: int) -> int:
 
 
 def targets(subject: Subject, rows: Sequence[list[Any] | None]) -> list[np.ndarray | None]:
-    return [None if r is None else subject.target_ids([r], len(r))[0] for r in rows]
+    """Counterfactual outputs as logit columns; None where there is none, or where it holds a
+    value the model has no output for (an aggregate's default where a swap left nothing
+    selected, say): such a pair cannot be scored."""
+    out: list[np.ndarray | None] = []
+    for r in rows:
+        ids = None if r is None else subject.target_ids([r], len(r))[0]
+        out.append(None if ids is None or (ids < 0).any() else ids)
+    return out
 
 
 def align(subject: Subject, high: HighLevel, pairs: Pairs, train_pairs: Pairs | None,

@@ -169,10 +169,16 @@ def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[An
 
 
 def values_array(values: Sequence[Any], expr: RASPExpr, shape: tuple[int, ...]) -> np.ndarray:
-    """Python values as the array an s-op holds (the interpreter's dtype rules): ints stay
-    int64, a mix of ints and floats keeps each value's type."""
+    """Python values (row after row of `shape`) as the array an s-op holds, by the
+    interpreter's dtype rules: ints stay int64, a mix of number types keeps each value's
+    type. Rows of different types (strings in one, numbers in another) raise RowsDiffer."""
+    values = list(values)
+    width = shape[-1] if shape else 1
+    row_kinds = [frozenset(_kind_of(v) for v in values[i : i + width]) for i in range(0, len(values), width)]
+    if len({k <= NUMBER_KINDS for k in row_kinds}) > 1 or len({k for k in row_kinds if not k <= NUMBER_KINDS}) > 1:
+        raise RowsDiffer
     dtype = _dtype_for(values, expr)
-    flat = mixed_numbers([list(values)])[0] if dtype is object else np.array(list(values), dtype=dtype)
+    flat = mixed_numbers([values])[0] if dtype is object else np.array(values, dtype=dtype)
     return flat.reshape(shape)
 
 

@@ -30,6 +30,7 @@ from .evaluate import (
     tokenize,
     values_array,
 )
+from .kinds import RowsDiffer
 from .sops import SOp
 
 Positions = Sequence[tuple[int, int]] | None  # (base position, source position) pairs; None: all
@@ -81,10 +82,11 @@ def intervene_batch(output: SOp, variables: SOp | Sequence[SOp], bases: Sequence
             idx = members[start : start + chunk]
             try:
                 outs = _run(order, output, variables, base_tokens, source_values, taken, idx)
-            except RaspError:
-                if not skip_errors:
+            except (RaspError, RowsDiffer) as e:  # RowsDiffer: strings for some pairs, numbers for others
+                if isinstance(e, RaspError) and not skip_errors:
                     raise
-                outs = [_run_or_none(order, output, variables, base_tokens, source_values, taken, i) for i in idx]
+                outs = [_run_one(order, output, variables, base_tokens, source_values, taken, i, skip_errors)
+                        for i in idx]
             for i, out in zip(idx, outs):
                 results[i] = out
     return results
@@ -105,10 +107,12 @@ def _run(order, output, variables, base_tokens, source_values, taken, idx) -> li
     return values[output.id].tolist()
 
 
-def _run_or_none(order, output, variables, base_tokens, source_values, taken, i) -> list[Any] | None:
+def _run_one(order, output, variables, base_tokens, source_values, taken, i, skip_errors) -> list[Any] | None:
     try:
         return _run(order, output, variables, base_tokens, source_values, taken, [i])[0]
     except RaspError:
+        if not skip_errors:
+            raise
         return None
 
 
