@@ -28,7 +28,8 @@ def test_intervening_at_one_position_recomputes_only_what_reads_it():
     # tokens at position 0 from the source's position 2: the last output reads position 0
     got = REVERSE.intervene(base, source, "tokens", positions=[(0, 2)])
     assert got == list("edcbz")
-    # length at position 4 from a source of length 3: opp_index there is 3 - 4 - 1 = -2, nothing selected
+    # length at position 4 from a source of length 3: opp_index there is 3 - 4 - 1 = -2, nothing is
+    # selected, and the default 0 cannot stand among strings
     with pytest.raises(rasp.RaspError):
         REVERSE.intervene(base, source, "length", positions=[(4, 0)])
 
