@@ -46,6 +46,7 @@ class Example:
     words: tuple[str, ...]
     expected: tuple[str, ...]
     held_out: bool = False
+    text: str | None = None  # the raw input field, when a tokenizer split it
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def _parse_line(line: str, number: int, name: str, layout: Layout, split: Any, h
                   f"found {len(expected)} tokens", starts[1])
     if layout.numeric and _number(expected[0]) is None:
         raise bad("with --numeric the expected column is a number", starts[1])
-    return Example(number, words, expected, held_out)
+    return Example(number, words, expected, held_out, fields[where[0]] if split is not None else None)
 
 
 def _number(text: str) -> float | None:

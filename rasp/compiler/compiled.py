@@ -373,8 +373,22 @@ def components(allocation: Allocation, names: dict[Space, str]) -> list[dict[str
 
 def split_vocab(text: str) -> list[str]:
     """The vocabulary convention of the API and the CLI: `a,b,c` is three tokens; text
-    without commas is one token per character."""
-    return text.split(",") if "," in text else list(text)
+    without commas is one token per character. A backslash makes the next character plain
+    text: `a\\,b,c` is the two tokens `a,b` and `c`, `\\\\` is a backslash (with a
+    backslash the text is always comma-separated)."""
+    if "\\" not in text:
+        return text.split(",") if "," in text else list(text)
+    tokens, current, chars = [], [], iter(text)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, "\\"))  # a trailing backslash stands for itself
+        elif ch == ",":
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    tokens.append("".join(current))
+    return tokens
 
 
 def _vocab(vocab: Iterable[Any]) -> list[Any]:
