@@ -17,10 +17,10 @@ from .args import (
     add_input_args,
     add_out_arg,
     add_program_args,
+    add_tokenizer_arg,
     load_program,
     non_negative_int,
     parse_vocab,
-    add_tokenizer_arg,
     read_input,
     tokenizer_of,
 )
