@@ -79,7 +79,7 @@ def vocabulary(lexicon: list[tuple[str, str]], module) -> list[str]:
         if w.upper() != w:  # a word with letters has an all-caps form
             tokens.append(CAPS + escape(w))
     tokens += COUNT_TOKENS
-    tokens += [CAPS + "<unk>", "<unk>n't", CAPS + "<unk>n't"]
+    tokens += ["<unk>", CAPS + "<unk>", "<unk>n't", CAPS + "<unk>n't"]
     return list(dict.fromkeys(tokens))
 
 
