@@ -92,6 +92,21 @@ def test_words_the_lexicon_lacks_are_neutral_but_count(vader):
     assert vader("good zzyzx", "neu", tokenizer="vader")[-1] > 0  # ... the proportions do not
 
 
+def test_shipped_vocabulary_covers_the_lexicon_rules_and_shapes():
+    from rasp.text.vader import COUNT_TOKENS, word_token
+
+    vocab = (ROOT / "programs" / "vader.vocab").read_text(encoding="utf-8").split("\n")[:-1]
+    assert len(vocab) == len(set(vocab))
+    known = set(vocab)
+    lexicon = [line.split("\t")[0] for line in (ROOT / "programs" / "vader" / "lexicon.tsv").read_text(encoding="utf-8").split("\n") if line]
+    words = [w for w in lexicon if w == w.lower() and " " not in w]
+    # every word the program can score, plain and in capitals, as the tokenizer writes it
+    assert all(word_token(w) in known and word_token(w.upper()) in known for w in words)
+    for w in ["but", "never", "without", "least", "kind", "no", "nor", "don't", "very", "slightly"]:
+        assert word_token(w) in known and word_token(w.upper()) in known
+    assert set(COUNT_TOKENS) <= known and {"<unk>", "^<unk>", "<unk>n't", "^<unk>n't"} <= known
+
+
 # -- rasp eval --numeric on raw text -------------------------------------------------------------
 
 
