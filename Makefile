@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 lint clean
+.PHONY: setup test demo bench bench-scale table1 hypothesis lint clean vader
 
 setup: $(STAMP)
 
@@ -57,6 +57,12 @@ TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
 
+# Is the trained model running the program? Probes and interchange interventions for the
+# Table 1 tasks and the previous-token story (README); writes docs/hypothesis/.
+HYPOTHESIS_ARGS ?=
+hypothesis: $(STAMP)
+	$(PY) bench/hypothesis.py --out-dir docs/hypothesis $(HYPOTHESIS_ARGS)
+
 # Long (minutes per program): compile + verify time, memory and size against max_len.
 bench-scale: $(STAMP)
 	$(PY) bench/bench_scale.py --plot bench-scale.png
@@ -66,3 +72,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# VADER on its rated data: vaderSentiment 3.3.2, the interpreter and the compiled model
+# (VADER_ARGS="--no-compiled" leaves the compiled model out).
+VADER_ARGS ?=
+vader: $(STAMP)
+	$(PY) -m pip install -q vadersentiment==3.3.2
+	$(PY) bench/vader.py $(VADER_ARGS)

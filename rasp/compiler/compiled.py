@@ -72,6 +72,9 @@ class CompiledModel(_TorchModule):
         components: list[dict[str, Any]] | None = None,
         # the user's program, which verification runs (on each prefix for a causal model); None: `program`
         reference: SOp | None = None,
+        # the registered tokenizer (rasp.text) that splits a text input, saved with the model;
+        # None: a string is one token per character, as for the interpreter
+        tokenizer: str | None = None,
     ):
         super().__init__()
         self.module = module
@@ -87,6 +90,7 @@ class CompiledModel(_TorchModule):
         self.alive_until = alive_until if alive_until is not None else {}
         self.components = components if components is not None else []
         self.reference = reference
+        self.tokenizer = tokenizer
 
     # -- running -----------------------------------------------------------------------------
 
@@ -94,9 +98,17 @@ class CompiledModel(_TorchModule):
     def device(self):
         return next(self.module.parameters()).device
 
+    def tokens(self, raw: Input) -> Input:
+        """The tokens of an input: a text split by the model's tokenizer, when it has one."""
+        if self.tokenizer is not None and isinstance(raw, str):
+            from ..text import tokenize
+
+            return tokenize(raw, self.tokenizer)
+        return raw
+
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        return encode_ids(self.vocab, self.max_len, list(inputs), self.device)
+        return encode_ids(self.vocab, self.max_len, [self.tokens(raw) for raw in inputs], self.device)
 
     def forward(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -111,7 +123,7 @@ class CompiledModel(_TorchModule):
         (`padded_batches`), padding masked out of attention."""
         import torch
 
-        inputs = list(inputs)
+        inputs = [self.tokens(raw) for raw in inputs]
         results: list[list[Any]] = [[] for _ in inputs]
         with torch.no_grad():
             for idx in padded_batches(inputs, batch_size):
@@ -127,8 +139,9 @@ class CompiledModel(_TorchModule):
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
-        `blocks.{i}.attn.hook_pattern`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post`)
-        and the raw `output`."""
+        `blocks.{i}.attn.hook_q/k/v/z/pattern`, `blocks.{i}.hook_attn_out`, `blocks.{i}.hook_resid_mid`,
+        `blocks.{i}.mlp.hook_pre/post`, `blocks.{i}.hook_mlp_out`, `blocks.{i}.hook_resid_post`;
+        see `model.Transformer.forward`) and the raw `output`."""
         return run_with_cache(self.module, self.encode([raw]))
 
     def read(self, cache: dict[str, Any], name: str, snapshot: str | None = None) -> list[Any]:
@@ -222,6 +235,8 @@ class CompiledModel(_TorchModule):
             "alive_until": self.alive_until,
             "components": self.components,
         }
+        if self.tokenizer is not None:
+            meta["tokenizer"] = self.tokenizer
         return save_checkpoint(path, self.module.state_dict(), meta, force=force)
 
     def to_transformer_lens(self) -> Any:
@@ -261,7 +276,7 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         return CompiledModel(
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
-            components=meta.get("components", []),
+            components=meta.get("components", []), tokenizer=meta.get("tokenizer"),
         ).eval()
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -305,6 +320,7 @@ def compile_program(
     dtype: str = "float64",
     max_params: int | None = DEFAULT_MAX_PARAMS,
     on_phase: Callable[[str], None] | None = None,
+    tokenizer: str | None = None,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
@@ -316,7 +332,8 @@ def compile_program(
     `no_pos` (needs `causal`) positions come from the causal mask and the position
     embedding is zero (see `nopos.py`). Models estimated above `max_params`
     parameters are refused before any weight is allocated (None: no limit).
-    `on_phase` is told each stage's name.
+    `on_phase` is told each stage's name. `tokenizer` names the registered tokenizer
+    (rasp.text) that splits the model's text inputs; the model file records it.
     """
     import torch
 
@@ -326,6 +343,10 @@ def compile_program(
     phase = on_phase or (lambda name: None)
     if dtype not in DTYPES:
         raise RaspCompileError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPES)}")
+    if tokenizer is not None:
+        from ..text import get_tokenizer
+
+        get_tokenizer(tokenizer)  # an unknown name fails before any work
     sop = program if isinstance(program, SOp) else program.sop(output)
     reference = sop
     if no_pos:
@@ -392,6 +413,7 @@ def compile_program(
         labels=layout.labels(),
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),
+        tokenizer=tokenizer,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model.eval()
@@ -424,8 +446,22 @@ def components(allocation: Allocation, names: dict[Space, str]) -> list[dict[str
 
 def split_vocab(text: str) -> list[str]:
     """The vocabulary convention of the API and the CLI: `a,b,c` is three tokens; text
-    without commas is one token per character."""
-    return text.split(",") if "," in text else list(text)
+    without commas is one token per character. A backslash makes the next character plain
+    text: `a\\,b,c` is the two tokens `a,b` and `c`, `\\\\` is a backslash (with a
+    backslash the text is always comma-separated)."""
+    if "\\" not in text:
+        return text.split(",") if "," in text else list(text)
+    tokens, current, chars = [], [], iter(text)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, "\\"))  # a trailing backslash stands for itself
+        elif ch == ",":
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    tokens.append("".join(current))
+    return tokens
 
 
 def _vocab(vocab: Iterable[Any]) -> list[Any]:

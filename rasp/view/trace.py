@@ -105,6 +105,8 @@ def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     """Run `model` on `raw` and read every sublayer. `program` (an s-op; by default the one
     the model was compiled from) gives the interpreter values to check against. Tokens are
     read as the model reads them (`VocabIndex`: 1 is the vocabulary's "1")."""
+    if hasattr(model, "tokens"):  # a text split by the model's tokenizer, when it has one
+        raw = model.tokens(raw)
     vocab = getattr(model, "vocab", None)
     if vocab:
         from ..compiler.encoding import VocabIndex
