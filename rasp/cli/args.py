@@ -38,16 +38,33 @@ def read_input(args: argparse.Namespace) -> Any:
     if args.input_json is not None and args.input is not None:
         raise RaspInputError("give either --input or --input-json, not both")
     if args.input_json is not None:
-        try:
-            value = json.loads(args.input_json)
-        except json.JSONDecodeError as e:
-            raise RaspInputError(f"--input-json is not valid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(value, (list, str)):
-            raise RaspInputError("--input-json must be a JSON list of tokens or a string")
-        return value
+        return json_input(args.input_json, "--input-json")
     if args.input is None:
         raise RaspInputError("no input given: use --input TEXT or --input-json '[...]'")
     return args.input.split() if args.words else args.input
+
+
+def json_input(text: str, what: str) -> Any:
+    """An input given as JSON text: a list of tokens (or a string). Numbers are checked as
+    they are read, so an integer of 5,000 digits or a list nested 30,000 deep is a clean
+    error, not Python's digit limit or its recursion limit."""
+    try:
+        value = json.loads(text, parse_int=_json_int)
+    except json.JSONDecodeError as e:
+        raise RaspInputError(f"{what} is not valid JSON: {e.msg} (column {e.colno})") from None
+    except RecursionError:
+        raise RaspInputError(f"{what} is nested too deeply; give a flat list of tokens") from None
+    if not isinstance(value, (list, str)):
+        raise RaspInputError(f"{what} must be a JSON list of tokens or a string")
+    return value
+
+
+def _json_int(digits: str) -> int:
+    """A JSON integer; one of more than 20 digits cannot fit the 64 bits tokens have."""
+    if len(digits.lstrip("-")) > 20:
+        raise RaspInputError(f"the token {digits[:12]}... ({len(digits):,} digits) is too large: "
+                             "integer tokens must fit in 64 bits")
+    return int(digits)
 
 
 def add_sop_arg(p: argparse.ArgumentParser, what: str = "use") -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspLoadError
-from ..ir.evaluate import Input
+from ..ir.evaluate import Input, check_no_nul
 from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
@@ -362,6 +362,7 @@ def _vocab(vocab: Iterable[Any]) -> list[Any]:
     items = list(dict.fromkeys(items))
     if not items:
         raise RaspCompileError("the vocabulary is empty")
+    check_no_nul(items, "vocabulary token", RaspCompileError)
     return items
 
 

@@ -60,7 +60,18 @@ def tokenize(raw: Input) -> list[Any]:
     if not set(map(type, tokens)) <= {str, bool}:  # numbers need range checks; words don't
         for t in tokens:
             _check_token(t)
+    check_no_nul(tokens, "token")
     return tokens
+
+
+def check_no_nul(values: Iterable[Any], what: str, error: type = RaspInputError, pos: Any = None) -> None:
+    """Refuse a string holding NUL (U+0000): numpy's string arrays, which every s-op of
+    strings lives in, drop trailing NULs, so "a\0" would silently become "a". Every way a
+    string enters a computation (tokens, vocabularies, constants, map results) checks here."""
+    for v in values:
+        if isinstance(v, str) and "\0" in v:
+            raise error(f"the {what} {v!r} holds a NUL character (U+0000), which rasp cannot keep in a string "
+                        "value; remove it", pos=pos)
 
 
 def _check_token(t: Any) -> None:
@@ -182,6 +193,7 @@ def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarra
     if isinstance(expr, Constant):
         if isinstance(expr.value, float) and not math.isfinite(expr.value):
             raise RaspValueError(f"the constant {expr.value} is not a finite number", pos=expr.pos)
+        check_no_nul([expr.value], "constant", RaspValueError, expr.pos)
         return np.full((batch, n), expr.value, dtype=_dtype_for([expr.value], expr))
     if isinstance(expr, Map):
         return apply_elementwise(expr, expr.fn, [values[expr.inner.id]])
@@ -227,6 +239,7 @@ def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
     if kinds <= {"int", "float", "bool"}:
         return object  # each value keeps its own number type (see mixed_numbers)
     if kinds == {"str"}:
+        check_no_nul(results, f"value of '{expr.name}'", RaspValueError, expr.pos)
         return str
     shown = ", ".join(sorted(kinds))
     raise RaspTypeError(
@@ -254,9 +267,15 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
                 whole = numbers == np.round(numbers)
                 if not whole.all():
                     raise ValueError(native(raw[~whole][0]))
+                if (np.abs(numbers) >= 2.0**63).any():  # casting would wrap around silently
+                    raise OverflowError
             return raw.astype(np.int64)
         if kind == "float":
-            return raw.astype(np.float64)
+            numbers = raw.astype(np.float64)
+            finite = np.isfinite(numbers)
+            if not finite.all():  # "1e999" and "nan" as text
+                raise ValueError(native(raw[~finite][0]))
+            return numbers
         if kind == "bool":
             if raw.dtype.kind == "U":
                 lowered = np.char.lower(raw)
@@ -265,6 +284,11 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
                     raise ValueError(f"not a boolean: {raw[~ok][0]!r}")
                 return np.isin(lowered, ["true", "t", "1"])
             return raw.astype(bool)
+    except OverflowError:
+        bad = next((v for v in raw.ravel().tolist() if not _fits_int64(v)), "a larger number")
+        raise RaspInputError(
+            f"tokens_int needs integers that fit in 64 bits, but the input has {bad!r}", pos=expr.pos
+        ) from None
     except ValueError as e:
         bad = str(e).split(":")[-1].strip()
         if bad.startswith("np.str_(") and bad.endswith(")"):  # numpy 2 reprs: np.str_('a') -> 'a'
@@ -274,6 +298,13 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
             pos=expr.pos,
         ) from None
     raise RaspInputError(f"unknown token type '{kind}'", pos=expr.pos)
+
+
+def _fits_int64(v: Any) -> bool:
+    try:
+        return -(2.0**63) <= float(v) < 2.0**63
+    except (TypeError, ValueError):
+        return True  # not a number: some other check reports it
 
 
 def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarray:

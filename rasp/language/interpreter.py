@@ -41,7 +41,8 @@ from .operators import (
     type_name,
     unary,
 )
-from .parser import parse
+from .parser import parse, parse_loaded
+from .sandbox import find_inside, has_suffix, program_roots
 from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
@@ -51,6 +52,7 @@ MAX_STEPS = 1_000_000
 CALL_STEPS = 10  # a function call costs about ten loop iterations
 LOAD_STEPS = 1_000  # a load costs this plus a tenth of its file's size in characters
 STDLIB_DIR_NAME = "stdlib"
+SOURCE_SUFFIXES = (".rasp",)  # what `load` reads
 
 
 def stdlib_dir() -> Path:
@@ -101,8 +103,10 @@ class Interpreter:
             self.run_file(path)
         self._loaded_stdlib = True
 
-    def run_file(self, path: str | Path, env: Environment | None = None, source: str | None = None) -> list[Result]:
-        """Run a .rasp file (`source`: its text, when the caller has read it already)."""
+    def run_file(self, path: str | Path, env: Environment | None = None, source: str | None = None,
+                 loaded: bool = False) -> list[Result]:
+        """Run a .rasp file (`source`: its text, when the caller has read it already).
+        `loaded`: a file a program named (see `parse_loaded`), not one the user gave."""
         path = Path(path)
         source = read_text(path, "program") if source is None else source
         resolved = path.resolve()
@@ -111,12 +115,14 @@ class Interpreter:
             raise RaspLoadError(f"circular load: {chain}")
         self._loading.append(resolved)
         try:
-            return self.run_source(source, str(path), env)
+            return self.run_module(guarded(lambda: (parse_loaded if loaded else parse)(source, str(path))), env)
         finally:
             self._loading.pop()
 
     def run_source(self, source: str, filename: str | None = None, env: Environment | None = None) -> list[Result]:
-        module = guarded(lambda: parse(source, filename))
+        return self.run_module(guarded(lambda: parse(source, filename)), env)
+
+    def run_module(self, module: ast.Module, env: Environment | None = None) -> list[Result]:
         self.warnings.extend(module.warnings)
         return self.run_statements(module.statements, env or self.globals)
 
@@ -212,40 +218,33 @@ class Interpreter:
             source = read_text(path, "program")
             # Reading and running a file is work too: a loop of loads must not run for hours.
             self._step(stmt.pos, LOAD_STEPS + len(source) // 10)
-            self.run_file(path, env, source=source)
+            self.run_file(path, env, source=source, loaded=True)
         except RaspLoadError as e:
             e.with_pos(stmt.pos)
             raise
         return []
 
     def _resolve_load(self, name: str, pos: SourcePos) -> Path:
-        """The file `load "name";` means. Only files inside the loading file's folder, the
-        working folder or the stdlib (after following links) may be loaded; anything else
-        is refused without saying whether it exists, and its content is never read."""
-        roots = self._load_roots(pos)
-        for base in roots:
-            for candidate in (name, name + ".rasp"):
-                try:
-                    p = (base / candidate).resolve()
-                    if p.is_file() and any(p.is_relative_to(root) for root in roots):
-                        return p
-                except (OSError, ValueError):  # a name too long, a NUL byte, a link loop
-                    continue
-        where = ", ".join(str(r) for r in roots)
+        """The file `load "name";` means: a .rasp file inside the folders a program may read
+        (see `sandbox`); anything else is refused without saying whether it exists."""
+        roots = self.load_roots(pos)
+        found = find_inside(name, roots, SOURCE_SUFFIXES)
+        if found is not None:
+            return found
         shown = name if len(name) <= 200 else name[:200] + "..."
+        if Path(name).suffix and not has_suffix(name, SOURCE_SUFFIXES):
+            raise RaspLoadError(f"cannot load {shown!r}: load reads only RASP sources (.rasp files)", pos=pos)
+        where = ", ".join(str(r) for r in roots)
         raise RaspLoadError(
             f"cannot load {shown!r}: no such .rasp file inside the folders load may read ({where})",
             pos=pos,
-            hint="load reads files next to the loading file (and below), in the working folder (and below) "
+            hint="load reads .rasp files next to the loading file (and below), in the working folder (and below) "
             "and in the stdlib; absolute paths and '..' must stay inside them",
         )
 
-    def _load_roots(self, pos: SourcePos) -> list[Path]:
-        roots = []
-        if pos.file:
-            roots.append(Path(pos.file).resolve().parent)
-        roots += [Path.cwd().resolve(), stdlib_dir().resolve()]
-        return list(dict.fromkeys(roots))
+    def load_roots(self, pos: SourcePos | None) -> list[Path]:
+        """The folders a program whose statement is at `pos` may read files from."""
+        return program_roots(pos, stdlib_dir())
 
     # --- expressions ---------------------------------------------------------------------
 
