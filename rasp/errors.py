@@ -91,6 +91,11 @@ class RaspValueError(RaspError):
     kind = "value error"
 
 
+class RaspBudgetError(RaspValueError):
+    """Too much work (a statement's or a map's step budget): never a sign that a value is
+    unreachable, so code that skips values whose computation fails re-raises it."""
+
+
 class RaspArgumentError(RaspError):
     kind = "argument error"
 

@@ -9,13 +9,22 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import RaspError, RaspInputError, RaspValueError, missing_package
-from .args import add_input_args, add_out_arg, add_sop_arg, load_program, parse_vocab, read_input
+from .args import (
+    add_input_args,
+    add_out_arg,
+    add_sop_arg,
+    attach_dash_values,
+    load_program,
+    parse_vocab,
+    positive_int,
+    read_input,
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..view.display import format_selector, format_sequence
 
-    prog = load_program(args.file)
+    prog = load_program(args.file, draw_files=args.draw)
     raw = read_input(args)
     name = args.sop or prog.output_name
     values = prog(raw, name)
@@ -98,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_args(p)
     add_sop_arg(p, "print")
     p.add_argument("--json", action="store_true", help='print one JSON object {"output": [...], "name": ...}')
+    p.add_argument("--draw", action="store_true",
+                   help="let draw(...) statements in the program write their pictures (NAME.svg); without it they write nothing")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="parse .rasp files and report syntax errors without running")
@@ -116,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sop_arg(p, "draw")
     add_out_arg(p, "graph.svg", "the picture to write: .svg, .png, .pdf, or .dot for Graphviz text")
     p.add_argument("--vocab", help="with --max-len: label layers with the compiled model's head counts")
-    p.add_argument("--max-len", type=int, metavar="N", help="with --vocab: the longest input compiled for")
+    p.add_argument("--max-len", type=positive_int, metavar="N", help="with --vocab: the longest input compiled for")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("repl", help="start the interactive REPL (the default)")
@@ -156,7 +167,7 @@ def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_dash_values(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "func", None):
         return run_guarded(cmd_repl, args)
     return run_guarded(args.func, args)

@@ -13,7 +13,7 @@ import numpy as np
 from ..errors import RaspCompileError, RaspLoadError
 from ..ir.evaluate import Input, check_no_nul
 from ..ir.graph import build_graph, topological_exprs
-from ..ir.sops import SOp
+from ..ir.sops import RASPExpr, SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
@@ -202,11 +202,24 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
 
 
+def require_sop(expr: Any) -> SOp:
+    """`expr`, the s-op a model is to compute; a selector is no model's output."""
+    if isinstance(expr, SOp):
+        return expr
+    name = getattr(expr, "name", "it")
+    raise RaspCompileError(
+        f"'{name}' is a selector, not an s-op: a model computes an s-op",
+        pos=getattr(expr, "pos", None),
+        hint=f"name an s-op that uses it, such as aggregate({name}, tokens)",
+    )
+
+
 def plan_layers(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
     phase: Callable[[str], None] = lambda name: None,
 ) -> tuple[Blocks, Allocation]:
     """The compiler's heads and MLPs and the layer each goes in (no torch needed)."""
+    require_sop(sop)
     order = topological_exprs(build_graph(sop))
     phase("value sets")
     value_sets = infer_value_sets(order, vocab, max_len, causal)
@@ -246,6 +259,20 @@ def compile_program(
     parameters are refused before any weight is allocated (None: no limit).
     `on_phase` is told each stage's name.
     """
+    import networkx as nx
+
+    from ..deep import call_deep
+
+    sop = require_sop(program if isinstance(program, RASPExpr) else program.sop(output))
+    depth = nx.dag_longest_path_length(build_graph(sop))  # the compiler's walks recurse this deep
+    return call_deep(lambda: _compile(sop, vocab, max_len, causal, device, reuse, no_pos, dtype, max_params, on_phase),
+                     depth, "compile")
+
+
+def _compile(
+    sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool, device: str | None, reuse: bool, no_pos: bool,
+    dtype: str, max_params: int | None, on_phase: Callable[[str], None] | None,
+) -> CompiledModel:
     import torch
 
     from .model import ModelConfig, Transformer
@@ -254,7 +281,6 @@ def compile_program(
     phase = on_phase or (lambda name: None)
     if dtype not in DTYPES:
         raise RaspCompileError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPES)}")
-    sop = program if isinstance(program, SOp) else program.sop(output)
     reference = sop
     if no_pos:
         from .nopos import without_positions

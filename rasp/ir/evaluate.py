@@ -32,6 +32,7 @@ from .sops import (
     SOp,
     Tokens,
 )
+from .work import map_work
 
 MAX_INPUT_LENGTH = 2048
 # Bound on batch * length * length booleans held at once, so big batches stay in memory.
@@ -320,13 +321,14 @@ def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarra
     combos, inverse = np.unique(codes, return_inverse=True)
     radices = [len(u) for u in uniques]
     results = []
-    for code in combos.tolist():
-        args = []
-        for u, r in zip(reversed(uniques), reversed(radices)):
-            args.append(native(u[code % r]))
-            code //= r
-        args.reverse()
-        results.append(_call(expr, fn, args))
+    with map_work(expr.name, len(combos)):
+        for code in combos.tolist():
+            args = []
+            for u, r in zip(reversed(uniques), reversed(radices)):
+                args.append(native(u[code % r]))
+                code //= r
+            args.reverse()
+            results.append(_call(expr, fn, args))
     dtype = _dtype_for(results, expr)
     table = mixed_numbers([results])[0] if dtype is object else np.array(results, dtype=dtype)
     return table[inverse.ravel()].reshape(shape)

@@ -16,7 +16,15 @@ from lark.exceptions import (
     VisitError,
 )
 
-from ..errors import RaspError, RaspLoadError, RaspRecursionError, RaspSyntaxError, RaspValueError, RaspWarning, SourcePos
+from ..errors import (
+    RaspError,
+    RaspLoadError,
+    RaspRecursionError,
+    RaspSyntaxError,
+    RaspValueError,
+    RaspWarning,
+    SourcePos,
+)
 from . import ast, operators
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
