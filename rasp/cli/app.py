@@ -77,6 +77,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
     if (args.vocab is None) != (args.max_len is None):
         raise RaspInputError("give --vocab and --max-len together (to show the compiled model's heads)")
     if args.vocab is not None:
+        from ..compiler.estimate import check_max_len
+
+        check_max_len(args.max_len)  # the compile guard: the heads come from planning the model
         compile_for = {"vocab": parse_vocab(args.vocab), "max_len": args.max_len}
     prog = load_program(args.file)
     raw = read_input(args)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspBudgetError, RaspCompileError, RaspError
-from ..ir.evaluate import _convert_tokens, native, token_array
+from ..ir.evaluate import _convert_tokens, native, representable, token_array
 from ..ir.sops import (
     Aggregate,
     Comparison,
@@ -93,7 +93,8 @@ def call(expr: RASPExpr, fn: Callable[..., Any], args: Iterable[Any]) -> Any:
         return None
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, IndexError, KeyError):
         return None
-    return native(out)
+    out = native(out)
+    return out if representable(out) else None  # a value the interpreter refuses is an error too
 
 
 def too_large(expr: RASPExpr, what: str) -> RaspCompileError:

@@ -227,6 +227,18 @@ def _kind_of(v: Any) -> str:
     return type(v).__name__
 
 
+def representable(v: Any) -> bool:
+    """Whether an s-op can hold `v`: the evaluator refuses integers of 2**62 or more, numbers
+    that are not finite and strings with NUL (see `_dtype_for`, `_call`, `check_no_nul`)."""
+    if isinstance(v, bool):
+        return True
+    if isinstance(v, int):
+        return abs(v) < 2**62
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return not (isinstance(v, str) and "\0" in v)
+
+
 def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
     kinds = {_kind_of(v) for v in results}
     if kinds <= {"bool"}:
