@@ -28,6 +28,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     raw = read_input(args)
     name = args.sop or prog.output_name
     values = prog(raw, name)
+    for w in prog.input_warnings(raw):
+        print(w.format(), file=sys.stderr)
     if args.json:
         print(to_json({"output": values, "name": name}))
     elif values and isinstance(values[0], list):
