@@ -161,7 +161,7 @@ def test_ctrl_c_on_the_command_line_while_clients_hang_up(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 0 and "Traceback" not in out + err and "stopped" in out
+    assert proc.returncode == 0 and "Traceback" not in out + err and "stopped" in out, (proc.returncode, out, err)
 
 
 def test_the_page_template_is_filled_in_one_pass():

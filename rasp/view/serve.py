@@ -20,6 +20,7 @@ from ..errors import RaspError, RaspInputError
 HOST = "127.0.0.1"
 MAX_INPUT_CHARS = 2000
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+REQUEST_SECONDS = 10
 
 # page_for(input text or None, words) -> (HTTP status, HTML); a RaspError becomes a 400 page
 PageFor = Callable[[str | None, bool], tuple[int, str]]
@@ -29,6 +30,8 @@ def make_server(page_for: PageFor, port: int) -> ThreadingHTTPServer:
     """A server on 127.0.0.1:`port` (0: any free port), not yet serving."""
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = REQUEST_SECONDS  # a client that connects and says nothing does not hold a thread
+
         def do_GET(self) -> None:  # noqa: N802 - the http.server hook name
             if not is_loopback_host(self.headers.get("Host"), self.server.server_address[1]):
                 self._send(HTTPStatus.BAD_REQUEST, "<!DOCTYPE html><p>rasp serve answers only requests to "
@@ -88,7 +91,12 @@ def is_loopback_host(host: str | None, port: int) -> bool:
 
 class QuietServer(ThreadingHTTPServer):
     """A client that hangs up before its answer is written is routine for a server: it is
-    not reported. Any other failure answering a request is one line, not a traceback."""
+    not reported. Any other failure answering a request is one line, not a traceback.
+    Closing waits for the requests in progress (each ends within REQUEST_SECONDS of
+    silence), so Ctrl-C never ends the process under a thread still running the model."""
+
+    daemon_threads = False
+    block_on_close = True
 
     def handle_error(self, request, client_address) -> None:  # noqa: ANN001 - socketserver's hook
         error = sys.exc_info()[1]
