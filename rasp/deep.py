@@ -39,8 +39,11 @@ def call_deep(fn: Callable[[], T], nodes: int, what: str) -> T:
         try:
             threading.stack_size(STACK_BYTES)
             worker = threading.Thread(target=run, name="rasp-deep", daemon=True)
-            sys.setrecursionlimit(depth)
+            sys.setrecursionlimit(depth)  # before the worker starts walking
             worker.start()
+        except (RuntimeError, MemoryError, ValueError):  # no room for such a stack (a memory limit)
+            sys.setrecursionlimit(old_limit)
+            return _guard(fn, what)  # as deep as the usual stack goes, then a clean error
         finally:
             threading.stack_size(old_stack)
         try:

@@ -250,7 +250,7 @@ class Interpreter:
     def _resolve_load(self, name: str, pos: SourcePos) -> Path:
         """The file `load "name";` means: a .rasp file inside the folders a program may read
         (see `sandbox`); anything else is refused without saying whether it exists."""
-        roots = self.load_roots(pos)
+        roots = self._load_roots(pos)
         found = find_inside(name, roots, SOURCE_SUFFIXES)
         if found is not None:
             return found
@@ -265,7 +265,7 @@ class Interpreter:
             "and in the stdlib; absolute paths and '..' must stay inside them",
         )
 
-    def load_roots(self, pos: SourcePos | None) -> list[Path]:
+    def _load_roots(self, pos: SourcePos | None) -> list[Path]:
         """The folders a program whose statement is at `pos` may read files from."""
         return program_roots(pos, stdlib_dir())
 
