@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,9 @@ def register(subparsers: Any) -> None:
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
     p.add_argument("--early-stop", action="store_true",
                    help="stop once validation accuracy (checked every 50 steps) reaches --target")
+    p.add_argument("--time-limit", type=float, metavar="MINUTES",
+                   help="stop after this many minutes, keeping the weights --keep names (without it, a run "
+                   "expected to take over an hour is refused after timing its first steps)")
     p.add_argument("--target", type=float, default=1.0,
                    help="the validation accuracy that --early-stop stops at (default 1.0)")
     p.add_argument("--keep", choices=("last", "best"), default="last",
@@ -101,8 +105,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
-    out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
-    curve = check_output(loss_curve_path(out), args.force, [args.file])
+    inputs = [args.file] + ([args.corpus] if args.corpus else [])
+    default = f"{Path(args.file).stem}.trained.safetensors"
+    out = check_output(default if args.out is None else args.out, args.force, inputs)
+    curve = check_output(loss_curve_path(out), args.force, inputs)
     examples = read_corpus(args.corpus) if args.corpus else None
     if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
@@ -112,7 +118,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
-        early_stop=args.early_stop, target=args.target, keep=args.keep, data=args.data, min_len=args.min_len, device=_device(args.device),
+        early_stop=args.early_stop, target=args.target, keep=args.keep, data=args.data, min_len=args.min_len,
+        device=_device(args.device), time_limit=None if args.time_limit is None else args.time_limit * 60,
     )
     prog = rasp.load(args.file)
     setup = prepare(require_sop(prog.sop(args.sop)), vocab, max_len, args.causal, options, corpus)
@@ -130,6 +137,8 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"(token accuracy {s['token_accuracy']:.4f}); {len(setup.held_out)} held-out inputs")
         for line in _movement_lines(s):
             print(line)
+        if result.model.info.get("time_limited"):
+            print(f"stopped at the time limit of {args.time_limit:g} minutes after {s['steps']:,} steps")
         which = "last" if s["kept"] == "last" else "best-on-validation"
         print(f"saved {out} ({which} weights, step {s['kept_step']}, validation accuracy "
               f"{s['kept_validation_accuracy']:.4f}) and {curve}")
@@ -166,11 +175,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..compiler import compile_program
     from ..models import load_any
     from ..train import data as D
+    from ..train.budget import check_compare
     from ..train.compare import match_heads, summarize
 
-    if args.out and Path(args.out).suffix.lower() != ".png":
+    if args.out is not None and Path(args.out).suffix.lower() != ".png":
         raise RaspInputError(f"compare -o writes a PNG picture: give a name ending in .png, not {args.out!r}")
-    png = check_output(args.out, args.force, [args.file, args.model]) if args.out else None
+    png = check_output(args.out, args.force, [args.file, args.model]) if args.out is not None else None
     if args.samples < 1:
         raise RaspInputError("--samples must be at least 1")
     model = load_any(args.model)
@@ -182,6 +192,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _check_same_task(model, args.model, sop_name, f"{args.file}'s " + ("--sop" if args.sop else "output"))
     compiled = compile_program(prog.sop(sop_name), model.vocab, model.max_len, causal=model.causal, no_pos=no_pos)
     _check_same_outputs(model, compiled, args.model, sop_name, args.file)
+    check_compare(args.samples, [model, compiled], say=lambda text: print(text, file=sys.stderr))
     rng = np.random.default_rng(0)
     dist = D.resolve_distribution("auto", model.vocab)
     inputs = D.sample_split(rng, model.vocab, model.max_len, args.samples, dist, held_out=True)

@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..ir.sops import SOp
 from . import data as D
+from .budget import StepClock, check_training_memory
 from .model import SHARPNESS, TrainedModel, new_module
 
 
@@ -53,6 +54,7 @@ class TrainOptions:
     train_size: int = 20_000
     held_out: int = 1_000
     device: str = "cpu"
+    time_limit: float | None = None  # seconds; None: none (then a run expected over budget.LONG_RUN_S is refused)
 
 
 @dataclass
@@ -128,6 +130,8 @@ def check_options(o: TrainOptions) -> None:
         raise RaspInputError(f"--target must be in (0, 1], not {o.target}")
     if o.keep not in ("last", "best"):
         raise RaspInputError(f"--keep must be last or best, not {o.keep!r}")
+    if o.time_limit is not None and not (o.time_limit > 0 and np.isfinite(o.time_limit)):
+        raise RaspInputError(f"--time-limit must be a positive number of minutes, not {o.time_limit / 60:g}")
     if o.train_size < 1 or o.held_out < 1:
         raise RaspInputError("the training and held-out sets need at least one input each")
 
@@ -204,6 +208,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
 
     info = {"init": o.init, "seed": o.seed, "data": o.data}
     if o.init == "compiled":
+        check_training_memory(compiled.module.cfg, o.batch, 8)
         module = copy.deepcopy(compiled.module).cpu()
         numeric = not compiled.output.categorical
     else:
@@ -220,6 +225,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
             d_mlp=o.d_mlp or 4 * o.d_model, d_vocab=len(vocab) + 1, n_ctx=max_len + 1,
             d_out=len(outputs), causal=causal, normalization="LN", attn_scale=True, biases=True,
         )
+        check_training_memory(cfg, o.batch, 4)
         module = new_module(cfg, o.seed)
         numeric = False
     if o.no_pos:
@@ -306,10 +312,12 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     best = (val_acc, 0, start_state if o.keep == "best" else None)
     step = 0
     bar = _Bar(o.steps, progress)
+    clock = StepClock(o.steps, o.time_limit, say=bar.say if progress else None)
     with bar:
         # Early stopping (only when asked) waits for the first check, so a compiled start
         # is fine-tuned too.
-        while step < o.steps and not (o.early_stop and step >= o.eval_every and val_acc >= o.target):
+        while (step < o.steps and not (o.early_stop and step >= o.eval_every and val_acc >= o.target)
+               and not clock.out_of_time()):
             step += 1
             # A batch of mixed lengths, run one length at a time: batches of a single length
             # pull the weights towards that length's solution in turn.
@@ -335,6 +343,7 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
                     best = (val_acc, step, _snapshot(module))
             history.append(entry)
             bar.update(step, entry["loss"], val_acc)
+            clock.tick(step)
     kept_step, kept_val = step, val_acc
     if o.keep == "best" and best[0] > val_acc:
         kept_val, kept_step = best[0], best[1]
@@ -342,7 +351,8 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     acc, tok = evaluate(model, setup.held_out)
     seconds = time.perf_counter() - start
     model.info.update(steps=step, accuracy=acc, token_accuracy=tok, initial_accuracy=init_acc,
-                      distribution=setup.distribution, kept=o.keep, kept_step=kept_step)
+                      distribution=setup.distribution, kept=o.keep, kept_step=kept_step,
+                      time_limited=clock.out_of_time() and step < o.steps)
     return TrainResult(model, acc, tok, init_acc, init_tok, step, seconds, history, kept=o.keep,
                        kept_step=kept_step, kept_validation=kept_val,
                        weight_change=weight_change(start_state, module),
@@ -401,6 +411,15 @@ class _Bar:
             self.progress.__enter__()
             self.task = self.progress.add_task("train", total=self.total, loss=float("nan"), acc=0.0)
         return self
+
+    def say(self, text: str) -> None:
+        """A line above the bar (on stderr when there is no bar)."""
+        if self.show:
+            self.progress.console.print(text, highlight=False)
+        else:
+            import sys
+
+            print(text, file=sys.stderr)
 
     def update(self, step: int, loss: float, acc: float) -> None:
         if self.show:
