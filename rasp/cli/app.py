@@ -16,7 +16,6 @@ from .args import (
     attach_dash_values,
     load_program,
     parse_vocab,
-    positive_int,
     read_input,
 )
 
@@ -132,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_sop_arg(p, "draw")
     add_out_arg(p, "graph.svg", "the picture to write: .svg, .png, .pdf, or .dot for Graphviz text")
     p.add_argument("--vocab", help="with --max-len: label layers with the compiled model's head counts")
-    p.add_argument("--max-len", type=positive_int, metavar="N", help="with --vocab: the longest input compiled for")
+    p.add_argument("--max-len", type=int, metavar="N", help="with --vocab: the longest input compiled for")
     p.set_defaults(func=cmd_draw)
 
     p = sub.add_parser("repl", help="start the interactive REPL (the default)")
