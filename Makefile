@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 lint clean vader
+.PHONY: setup test demo bench bench-scale table1 hypothesis lint clean vader
 
 setup: $(STAMP)
 
@@ -56,6 +56,12 @@ bench: $(STAMP)
 TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
+
+# Is the trained model running the program? Probes and interchange interventions for the
+# Table 1 tasks and the previous-token story (README); writes docs/hypothesis/.
+HYPOTHESIS_ARGS ?=
+hypothesis: $(STAMP)
+	$(PY) bench/hypothesis.py --out-dir docs/hypothesis $(HYPOTHESIS_ARGS)
 
 # Long (minutes per program): compile + verify time, memory and size against max_len.
 bench-scale: $(STAMP)
