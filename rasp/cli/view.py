@@ -46,9 +46,12 @@ class Subject:
 
         self.path = args.file
         self.source: str | None = None
-        if Path(args.file).suffix.lower() not in MODEL_SUFFIXES:
+        is_model = Path(args.file).suffix.lower() in MODEL_SUFFIXES
+        if not is_model:
             self.source = read_text(args.file, "program")
         self.model = model_from_args(args)
+        if is_model:
+            _check_model_flags(args, self.output_name or getattr(self.model, "sop", None))
         self.title = f"{Path(args.file).name}" + (f" ({self.output_name})" if self.output_name else "")
 
     @property
@@ -71,6 +74,24 @@ class Subject:
         return render_page(
             self.trace(raw) if raw is not None else None, self.title, self.source, self.path,
             getattr(self.model, "components", None), serve=serve, error=error,
+        )
+
+
+def _check_model_flags(args: argparse.Namespace, output: str | None) -> None:
+    """A saved model is already compiled: the flags that say how to compile a program would
+    be ignored, so they are refused (an --sop naming the model's own output is fine)."""
+    given = [flag for flag, value in (("--vocab", args.vocab), ("--max-len", args.max_len)) if value is not None]
+    given += ["--causal"] if args.causal else []
+    if given:
+        raise RaspInputError(
+            f"{args.file} is a saved model, compiled already: {', '.join(given)} "
+            f"{'describes' if len(given) == 1 else 'describe'} how to compile a program and would be ignored",
+            hint="leave them out, or pass the .rasp program to compile it with them",
+        )
+    if args.sop is not None and args.sop != output:
+        raise RaspInputError(
+            f"{args.file} computes '{output}' only, not '{args.sop}'",
+            hint="leave --sop out, or pass the .rasp program to compile another s-op",
         )
 
 
