@@ -6,14 +6,35 @@
     model = rasp.compile(prog, vocab="abcdehlo", max_len=8)   # exact transformer weights
 """
 
+from typing import Any
+
 from .errors import RaspError, optional_packages
-from .ir.evaluate import evaluate_batch
-from .language.program import Program, from_source, load
-from .language.program import evaluate_source as evaluate
-from .view import display as _display  # noqa: F401 - registers the notebook display of s-ops
 
 __all__ = ["RaspError", "Program", "load", "from_source", "evaluate", "evaluate_batch", "compile", "load_model"]
 __version__ = "0.1.0"
+
+# The language and its numpy/networkx machinery load on first use (`rasp --version` and
+# the CLI's argument parsing stay fast); loading them registers the notebook display.
+_LAZY = {
+    "Program": ("language.program", "Program"),
+    "load": ("language.program", "load"),
+    "from_source": ("language.program", "from_source"),
+    "evaluate": ("language.program", "evaluate_source"),
+    "evaluate_batch": ("ir.evaluate", "evaluate_batch"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'rasp' has no attribute {name!r}")
+    import importlib
+
+    from .view import display  # noqa: F401 - registers the notebook display of s-ops
+
+    module, attr = _LAZY[name]
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
 
 
 def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI verb
@@ -40,6 +61,7 @@ _COMPILE_OPTIONS = {
 def _check_compile_args(program, vocab, max_len, options) -> None:
     from .errors import RaspArgumentError
     from .ir.sops import SOp
+    from .language.program import Program
 
     def wrong(what: str, value) -> RaspArgumentError:
         return RaspArgumentError(f"rasp.compile: {what}, got {type(value).__name__} {_short(value)}")

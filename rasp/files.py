@@ -62,6 +62,8 @@ def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int |
     max_bytes = MAX_SOURCE_BYTES if max_bytes is None else max_bytes
     path = Path(path)
     try:
+        if not path.exists():
+            raise RaspLoadError(f"cannot read {what} {path}: no such file (looked for {path.absolute()})")
         if not path.is_file():
             raise RaspLoadError(f"cannot read {what} {path}: not a regular file")
         size = path.stat().st_size

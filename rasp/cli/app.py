@@ -65,7 +65,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     name = args.sop or prog.output_name
     if args.json:
         print(to_json({"name": name, "layers": report.layers, "heads": report.heads,
-                       "heads_per_layer": report.heads_per_layer}))
+                       "heads_per_layer": report.heads_per_layer, "head_sops": report.per_layer}))
     else:
         print(f"{name}: {report}")
     return 0

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..compiler.estimate import DEFAULT_MAX_PARAMS
+from ..compiler.limits import DEFAULT_MAX_PARAMS
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..files import check_output
 from .args import (
@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_guarded(cmd_verify))
 
     p = subparsers.add_parser("show-model", help="plot attention patterns and the residual stream")
-    p.add_argument("model", help="a .safetensors file written by `rasp compile` or `rasp train`")
+    add_program_args(p, "show", required=False)  # a saved model, or a program with --vocab/--max-len
+    p.set_defaults(json=False, **COMPILE_DEFAULTS)
     add_input_args(p)
     add_out_arg(p, "model.png", "the picture to write (.png, .svg or .pdf; default model.png)")
     p.set_defaults(func=_guarded(cmd_show_model))
@@ -238,12 +239,29 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
     )
 
 
+MODEL_SUFFIXES = {".safetensors", ".pt"}
+
+
+def model_from_args(args: argparse.Namespace) -> Any:
+    """The model `args.file` names: a saved model file (compiled or trained), or a program
+    compiled with --vocab and --max-len (trace, view, serve and show-model take both)."""
+    if Path(args.file).suffix.lower() in MODEL_SUFFIXES:
+        from ..models import load_any
+
+        return load_any(args.file)
+    if args.vocab is None or args.max_len is None:
+        raise RaspInputError(
+            f"{args.file} is a program: give --vocab and --max-len to compile it "
+            "(or pass a saved .safetensors model)"
+        )
+    return _compile(args)
+
+
 def cmd_show_model(args: argparse.Namespace) -> int:
-    from ..models import load_any
     from ..view.show import show_model
 
-    check_output(args.out, args.force, [args.model])
-    model = load_any(args.model)
+    check_output(args.out, args.force, [args.file])
+    model = model_from_args(args)
     raw = read_input(args, getattr(model, "tokenizer", None))
     path = show_model(model, raw, args.out, args.force)
     print(f"wrote {path}")

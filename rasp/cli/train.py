@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import RaspInputError
-from ..files import check_output
+from ..files import SOURCE_SUFFIXES, check_output
 from .args import add_out_arg, add_program_args, add_sop_arg, parse_vocab, seed_int
 
 TRAIN_HELP = """\
@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("file", help="the .rasp program")
     p.add_argument("model", help="a model file written by `rasp train` (or `rasp compile`)")
-    add_sop_arg(p, "compile")
+    add_sop_arg(p, "compile and match the model's heads to")
     p.add_argument("--samples", type=int, default=200, help="inputs to compare the heads on (default 200)")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object: heads [{compiled, trained, similarity}], best_similarity, "
@@ -178,6 +178,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..train.budget import check_compare
     from ..train.compare import match_heads, summarize
 
+    if Path(args.model).suffix.lower() in SOURCE_SUFFIXES:
+        raise RaspInputError(
+            f"{args.model} is not a model file: the second argument is a .safetensors model written by "
+            "`rasp train` (or `rasp compile`), the first the .rasp program",
+            hint=f"e.g. rasp compare {args.file} {Path(args.file).stem}.trained.safetensors",
+        )
     if args.out is not None and Path(args.out).suffix.lower() != ".png":
         raise RaspInputError(f"compare -o writes a PNG picture: give a name ending in .png, not {args.out!r}")
     png = check_output(args.out, args.force, [args.file, args.model]) if args.out is not None else None

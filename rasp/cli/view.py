@@ -10,9 +10,7 @@ from typing import Any
 
 from ..errors import RaspInputError
 from .args import add_input_args, add_out_arg, add_program_args, read_input
-from .compile import COMPILE_DEFAULTS, _compile
-
-MODEL_SUFFIXES = {".safetensors", ".pt"}
+from .compile import COMPILE_DEFAULTS, MODEL_SUFFIXES, model_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -48,19 +46,12 @@ class Subject:
 
         self.path = args.file
         self.source: str | None = None
-        if Path(args.file).suffix.lower() in MODEL_SUFFIXES:
-            import rasp
-
-            self.model = rasp.load_model(args.file)
-            _check_model_flags(args, self.output_name or getattr(self.model, "sop", None))
-        else:
-            if args.vocab is None or args.max_len is None:
-                raise RaspInputError(
-                    f"{args.file} is a program: give --vocab and --max-len to compile it "
-                    "(or pass a saved .safetensors model)"
-                )
+        is_model = Path(args.file).suffix.lower() in MODEL_SUFFIXES
+        if not is_model:
             self.source = read_text(args.file, "program")
-            self.model = _compile(args)
+        self.model = model_from_args(args)
+        if is_model:
+            _check_model_flags(args, self.output_name or getattr(self.model, "sop", None))
         self.title = f"{Path(args.file).name}" + (f" ({self.output_name})" if self.output_name else "")
 
     @property
@@ -192,6 +183,8 @@ def format_trace(t: Any) -> str:
 
 
 def _cell(v: Any) -> str:
+    if isinstance(v, bool):  # T and F, as every human output shows booleans (format_atom)
+        return "T" if v else "F"
     if v == "":
         return '""'
     if isinstance(v, float):

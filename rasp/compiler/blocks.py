@@ -410,7 +410,7 @@ class Lowering:
                 f"aggregate '{expr.name}' uses a selector that is an 'or' of conditions on "
                 "different s-ops, which one attention head cannot average over",
                 pos=expr.pos,
-                hint="combine the s-ops first (e.g. a key made with a zipmap) and select on that",
+                hint="combine the s-ops into one key first (an element-wise operation such as a + 10 * b) and select on that",
             )
         categorical = self._aggregate_is_categorical(expr)
         if categorical:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from ..ir.sops import RASPExpr, SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
-from .encoding import encode_ids, run_grouped, run_with_cache
+from .encoding import encode_ids, encode_padded, padded_batches, run_with_cache
 from .estimate import (
     DEFAULT_MAX_PARAMS,
     DTYPES,
@@ -43,37 +43,60 @@ class Stages:
     seconds: float
 
 
-@dataclass
-class CompiledModel:
-    module: Any  # rasp.compiler.model.Transformer
-    spaces: dict[str, Space]  # by name, every space of the residual stream
-    dims: dict[str, np.ndarray]  # by name, the residual dimensions of each space
-    output: Space
-    vocab: list[Any]
-    max_len: int
-    causal: bool = False
-    program: SOp | None = None  # what the weights compute (with --no-pos: positions from the mask)
-    stages: Stages | None = None
-    labels: list[str] = field(default_factory=list)
-    # by name, for spaces whose dimensions are reused: the last sublayer after which they still hold their value
-    alive_until: dict[str, int] = field(default_factory=dict)
-    # which head or MLP computes which s-op, per layer (see `components`); saved with the model
-    components: list[dict[str, Any]] = field(default_factory=list)
-    # the user's program, which verification runs (on each prefix for a causal model); None: `program`
-    reference: SOp | None = None
-    # the registered tokenizer (rasp.text) that splits a text input, saved with the model;
-    # None: a string is one token per character, as for the interpreter
-    tokenizer: str | None = None
+try:  # torch is an optional extra; without it only the planner (`plan_layers`) is usable
+    from torch.nn import Module as _TorchModule
+except ImportError:  # pragma: no cover - exercised only without the torch extra
+    _TorchModule = object  # type: ignore[assignment,misc]
+
+
+class CompiledModel(_TorchModule):
+    """A compiled program: a `torch.nn.Module` (`parameters()`, `eval()`, `state_dict()`,
+    `to(device)`, calling it on token ids) wrapping the plain `Transformer` in `.module`,
+    with the residual layout that decodes its activations back into the program's s-ops."""
+
+    def __init__(
+        self,
+        module: Any,  # rasp.compiler.model.Transformer
+        spaces: dict[str, Space],  # by name, every space of the residual stream
+        dims: dict[str, np.ndarray],  # by name, the residual dimensions of each space
+        output: Space,
+        vocab: list[Any],
+        max_len: int,
+        causal: bool = False,
+        program: SOp | None = None,  # what the weights compute (with --no-pos: positions from the mask)
+        stages: Stages | None = None,
+        labels: list[str] | None = None,
+        # by name, for spaces whose dimensions are reused: the last sublayer after which they still hold their value
+        alive_until: dict[str, int] | None = None,
+        # which head or MLP computes which s-op, per layer (see `components`); saved with the model
+        components: list[dict[str, Any]] | None = None,
+        # the user's program, which verification runs (on each prefix for a causal model); None: `program`
+        reference: SOp | None = None,
+        # the registered tokenizer (rasp.text) that splits a text input, saved with the model;
+        # None: a string is one token per character, as for the interpreter
+        tokenizer: str | None = None,
+    ):
+        super().__init__()
+        self.module = module
+        self.spaces = spaces
+        self.dims = dims
+        self.output = output
+        self.vocab = vocab
+        self.max_len = max_len
+        self.causal = causal
+        self.program = program
+        self.stages = stages
+        self.labels = labels if labels is not None else []
+        self.alive_until = alive_until if alive_until is not None else {}
+        self.components = components if components is not None else []
+        self.reference = reference
+        self.tokenizer = tokenizer
 
     # -- running -----------------------------------------------------------------------------
 
     @property
     def device(self):
         return next(self.module.parameters()).device
-
-    def to(self, device: Any) -> CompiledModel:
-        self.module.to(device)
-        return self
 
     def tokens(self, raw: Input) -> Input:
         """The tokens of an input: a text split by the model's tokenizer, when it has one."""
@@ -87,7 +110,7 @@ class CompiledModel:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
         return encode_ids(self.vocab, self.max_len, [self.tokens(raw) for raw in inputs], self.device)
 
-    def __call__(self, ids: Any) -> Any:
+    def forward(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
         return self.module(ids)
 
@@ -96,13 +119,23 @@ class CompiledModel:
         return self.run_batch([raw])[0]
 
     def run_batch(self, inputs: Iterable[Input], batch_size: int = 4096) -> list[list[Any]]:
-        def decode(group: list[Input]) -> list[list[Any]]:
-            out = self.module(self.encode(group))[:, 1:]
-            decoded = self.output.decode(out.double().cpu().numpy().reshape(-1, self.output.width))
-            n = out.shape[1]
-            return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
+        """Decoded outputs for many inputs; inputs of different lengths share padded batches
+        (`padded_batches`), padding masked out of attention."""
+        import torch
 
-        return run_grouped([self.tokens(raw) for raw in inputs], batch_size, decode)
+        inputs = [self.tokens(raw) for raw in inputs]
+        results: list[list[Any]] = [[] for _ in inputs]
+        with torch.no_grad():
+            for idx in padded_batches(inputs, batch_size):
+                ids, mask = encode_padded(self.vocab, self.max_len, [inputs[i] for i in idx], self.device)
+                same_length = bool(mask.all())
+                out = self.module(ids, key_mask=None if same_length else mask)[:, 1:]
+                decoded = self.output.decode(out.double().cpu().numpy().reshape(-1, self.output.width))
+                n = out.shape[1]
+                lengths = mask[:, 1:].sum(dim=1).tolist()
+                for j, i in enumerate(idx):
+                    results[i] = decoded[j * n : j * n + lengths[j]]
+        return results
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
@@ -124,6 +157,35 @@ class CompiledModel:
 
     # -- reporting -----------------------------------------------------------------------------
 
+    def trace(self, raw: Input) -> Any:
+        """The run on `raw`, layer by layer, checked against the interpreter
+        (`rasp.view.trace.Trace`; in a notebook it displays as the viewer)."""
+        from ..view.trace import trace
+
+        return trace(self, raw)
+
+    def __repr__(self) -> str:
+        cfg = self.module.cfg
+        params = sum(p.numel() for p in self.module.parameters())
+        vocab = ", ".join(map(repr, self.vocab[:6])) + (", ..." if len(self.vocab) > 6 else "")
+        return (
+            f"<CompiledModel {self.output.name}: {cfg.n_layers} {'layer' if cfg.n_layers == 1 else 'layers'}, "
+            f"d_model {cfg.d_model}, {params:,} parameters, vocab [{vocab}] ({len(self.vocab)} tokens), "
+            f"max_len {self.max_len}{', causal' if self.causal else ''}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{escape(name)}</td><td>{escape(where)}</td><td>{escape(kind)}</td></tr>"
+            for name, where, kind in self.placement()
+        )
+        return (
+            f"<p>{escape(repr(self))}</p><table><tr><th>s-op</th><th>computed in</th>"
+            f"<th>encoding</th></tr>{rows}</table>"
+        )
+
     def summary(self) -> dict[str, Any]:
         cfg = self.module.cfg
         heads = [int((blk.attn.W_O.abs().sum(dim=(1, 2)) > 0).sum()) for blk in self.module.blocks]
@@ -137,14 +199,16 @@ class CompiledModel:
         }
 
     def placement(self) -> list[tuple[str, str, str]]:
-        """(s-op, where it is computed, encoding) for every space, in stream order."""
+        """(s-op, where it is computed, encoding) for every space, in stream order. Read from
+        `components`, which saved models keep, so a loaded model reports what a fresh one does."""
+        where = {name: "embedding" for name in self.spaces}
+        for c in self.components:
+            if not c.get("cleanup") and c.get("space") in where:
+                where[c["space"]] = f"layer {c['layer']} {'attn' if c['kind'] == 'attention' else 'mlp'}"
         rows = []
-        written = self.stages.allocation.written if self.stages else {}
         for name, space in self.spaces.items():
-            sub = written.get(space)
-            where = "embedding" if sub is None else ("embedding" if sub == 0 else f"layer {(sub + 1) // 2} {'attn' if sub % 2 else 'mlp'}")
             kind = f"categorical ({space.width})" if space.categorical else "numerical"
-            rows.append((name, where, kind))
+            rows.append((name, where[name], kind))
         return rows
 
     # -- saving ------------------------------------------------------------------------------------
@@ -213,7 +277,7 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
             components=meta.get("components", []), tokenizer=meta.get("tokenizer"),
-        )
+        ).eval()
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
 
@@ -378,7 +442,7 @@ def _compile(
         tokenizer=tokenizer,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
-    return model
+    return model.eval()
 
 
 _OPS = {"Aggregate": "aggregate", "SelectorWidth": "selector_width", "Length": "length"}

@@ -15,23 +15,105 @@ def token_key(v: Any) -> tuple:
     return (isinstance(v, str), v)
 
 
+class VocabIndex:
+    """The one rule matching input tokens to a model's vocabulary (CLI, API, trace): a token
+    equal to a vocabulary token (same type and value) is that token; otherwise a token whose
+    text is a vocabulary token's text (1 and "1": a vocabulary typed on the command line is
+    text, JSON inputs are typed) is read as that vocabulary token. Anything else is refused."""
+
+    def __init__(self, vocab: Sequence[Any]):
+        self.vocab = list(vocab)
+        self.ids = {token_key(v): i for i, v in enumerate(self.vocab, start=1)}
+        by_text: dict[str, list[int]] = {}
+        for i, v in enumerate(self.vocab, start=1):
+            by_text.setdefault(_text(v), []).append(i)
+        self.by_text = {t: ids[0] for t, ids in by_text.items() if len(ids) == 1}
+
+    def id(self, token: Any) -> int:
+        found = self.ids.get(token_key(token)) if _hashable(token) else None
+        if found is None and not isinstance(token, (list, dict)):
+            found = self.by_text.get(_text(token))
+        if found is None:
+            raise RaspInputError(f"token {token!r} is not in the model's vocabulary {self.vocab}")
+        return found
+
+    def tokens(self, raw: Input) -> list[Any]:
+        """The input as the model reads it: each token replaced by its vocabulary token."""
+        return [self.vocab[self.id(t) - 1] for t in tokenize(raw)]
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else str(v)
+
+
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
 def encode_ids(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], device: Any = None) -> Any:
     """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
     import torch
 
-    index = {token_key(v): i for i, v in enumerate(vocab, start=1)}
+    index = VocabIndex(vocab)
     rows = []
     for raw in inputs:
         tokens = tokenize(raw)
         if len(tokens) > max_len:
             raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
-        try:
-            rows.append([0] + [index[token_key(t)] for t in tokens])
-        except KeyError as e:
-            raise RaspInputError(f"token {e.args[0][1]!r} is not in the model's vocabulary {list(vocab)}") from None
+        rows.append([0] + [index.id(t) for t in tokens])
     if len({len(r) for r in rows}) > 1:
         raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
     return torch.tensor(rows, dtype=torch.long, device=device)
+
+
+def encode_padded(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], device: Any = None) -> tuple[Any, Any]:
+    """Token ids (batch, 1 + longest) with BOS first for inputs of several lengths, padded
+    after their end, and the key mask (False at padding) that makes padding invisible."""
+    import torch
+
+    index = VocabIndex(vocab)
+    rows = []
+    for raw in inputs:
+        tokens = tokenize(raw)
+        if len(tokens) > max_len:
+            raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
+        rows.append([0] + [index.id(t) for t in tokens])
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
+    lengths = torch.tensor([len(r) for r in rows], device=device)
+    mask = torch.arange(width, device=device)[None, :] < lengths[:, None]
+    return ids, mask
+
+
+# Inputs of several lengths share a padded batch while padding is at most this share of it,
+# and only while the batch is smaller than SHARED_BELOW inputs: a big batch of one length
+# runs unpadded (on a CPU padding is work), many small ones share a pass (a pass has a cost).
+MAX_PADDING = 0.25
+SHARED_BELOW = 256
+
+
+def padded_batches(inputs: Sequence[Input], batch_size: int) -> Iterator[list[int]]:
+    """Indices of `inputs` in batches of at most `batch_size`, shortest first, so inputs of
+    many lengths cost a few forward passes, not one per length (see MAX_PADDING)."""
+    lengths = [len(tokenize(raw)) for raw in inputs]
+    batch: list[int] = []
+    real = 0
+    for i in sorted(range(len(inputs)), key=lengths.__getitem__):
+        n = lengths[i] + 1
+        if batch:
+            new_length = n != lengths[batch[-1]] + 1
+            too_padded = real + n < (1 - MAX_PADDING) * (len(batch) + 1) * n
+            if len(batch) >= batch_size or (new_length and (len(batch) >= SHARED_BELOW or too_padded)):
+                yield batch
+                batch, real = [], 0
+        batch.append(i)
+        real += n
+    if batch:
+        yield batch
 
 
 def groups_by_length(inputs: Sequence[Input], batch_size: int) -> Iterator[list[int]]:

@@ -21,12 +21,8 @@ from .allocate import Allocation
 from .assemble import SCALE, Weights
 from .blocks import Blocks, Head
 from .layout import ONE, ResidualLayout
+from .limits import DEFAULT_MAX_PARAMS  # noqa: F401 - the size limit, re-exported for the compiler
 
-# Beyond this many parameters `compile_program` refuses unless told otherwise (about 0.4 GB of
-# float64 weights, a few GB at peak while assembling).
-# Weights live three times while compiling (numpy, torch, module): 150M float64 is ~3.6 GB,
-# room for word-level programs with a few hundred words (translate.rasp: 49M at 95 words).
-DEFAULT_MAX_PARAMS = 150_000_000
 # Value sets are kept per (query, key) position pair, so their inference and the
 # verification grow with max_len squared: past this, compiling takes many minutes and
 # gigabytes before the parameter estimate can even be made (max_len 2,000 ran over

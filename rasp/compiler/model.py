@@ -80,10 +80,11 @@ class Attention(nn.Module):
                 setattr(self, name, nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head)))
             self.b_O = nn.Parameter(torch.zeros(cfg.d_model))
 
-    def forward(self, x: torch.Tensor, hook: Hook) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, hook: Hook, key_mask: torch.Tensor | None = None) -> torch.Tensor:
         """x: (batch, pos, d_model). `hook(name, tensor)` sees (and may replace) each
         activation, with TransformerLens's names and shapes: q, k, v and z are
-        (batch, pos, head, d_head), the pattern (batch, head, query, key)."""
+        (batch, pos, head, d_head), the pattern (batch, head, query, key). `key_mask`
+        (batch, pos), False at padding: no query attends to those keys."""
         q = hook("hook_q", torch.einsum("bpd,hde->bphe", x, self.W_Q) + (self.b_Q if hasattr(self, "b_Q") else 0))
         k = hook("hook_k", torch.einsum("bpd,hde->bphe", x, self.W_K) + (self.b_K if hasattr(self, "b_K") else 0))
         v = hook("hook_v", torch.einsum("bpd,hde->bphe", x, self.W_V) + (self.b_V if hasattr(self, "b_V") else 0))
@@ -92,6 +93,8 @@ class Attention(nn.Module):
             n = x.shape[1]
             future = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(future, float("-inf"))
+        if key_mask is not None:
+            scores = scores.masked_fill(~key_mask[:, None, None, :], float("-inf"))
         pattern = hook("hook_pattern", scores.softmax(dim=-1))
         z = hook("hook_z", torch.einsum("bhqk,bkhe->bqhe", pattern, v))
         out = torch.einsum("bqhe,hed->bqd", z, self.W_O)
@@ -133,8 +136,13 @@ class Transformer(nn.Module):
         if cfg.biases:
             self.b_U = nn.Parameter(torch.zeros(cfg.d_out))
 
-    def forward(self, ids: torch.Tensor, cache: dict | None = None, patch: dict | None = None) -> torch.Tensor:
+    def forward(
+        self, ids: torch.Tensor, cache: dict | None = None, patch: dict | None = None,
+        key_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """ids: (batch, positions) with BOS (id 0) first; returns (batch, positions, d_out).
+        `key_mask` (batch, positions), False at padding, lets inputs of several lengths share
+        a batch: the real positions' results are those of an unpadded run.
 
         Activations have TransformerLens's hook names (i from 0): `hook_embed`,
         `hook_pos_embed`, `blocks.{i}.hook_resid_pre` (for i = 0, the embedding),
@@ -165,7 +173,7 @@ class Transformer(nn.Module):
         for i, block in enumerate(self.blocks):
             b = f"blocks.{i}"
             x = at(f"{b}.hook_resid_pre", x)
-            out = block.attn(block.ln1(x) if self.cfg.normalization else x, lambda n, t, b=b: at(f"{b}.attn.{n}", t))
+            out = block.attn(block.ln1(x) if self.cfg.normalization else x, lambda n, t, b=b: at(f"{b}.attn.{n}", t), key_mask)
             x = at(f"{b}.hook_resid_mid", x + at(f"{b}.hook_attn_out", out))
             out = block.mlp(block.ln2(x) if self.cfg.normalization else x, lambda n, t, b=b: at(f"{b}.mlp.{n}", t))
             x = at(f"{b}.hook_resid_post", x + at(f"{b}.hook_mlp_out", out))

@@ -31,15 +31,37 @@ from .sops import (
 class LayerReport:
     layers: int
     heads: int
-    # layer number (1-based) -> names of the attention s-ops computed there
-    per_layer: dict[int, list[str]] = field(default_factory=dict)
+    # layer number (1-based) -> one entry per head: the names of the attention s-ops it
+    # computes (several when aggregates share a selector), so len() is the head count
+    per_layer: dict[int, list[list[str]]] = field(default_factory=dict)
     heads_per_layer: dict[int, int] = field(default_factory=dict)
 
     def __str__(self) -> str:
-        lines = [f"{self.layers} layer{'s' if self.layers != 1 else ''}, {self.heads} head{'s' if self.heads != 1 else ''} (max per layer)"]
+        lines = [f"{self.layers} {_plural(self.layers, 'layer')}, {self.heads} {_plural(self.heads, 'head')} (max per layer)"]
         for layer in sorted(self.per_layer):
-            lines.append(f"  layer {layer}: {self.heads_per_layer[layer]} head(s): {', '.join(self.per_layer[layer])}")
+            heads = self.per_layer[layer]
+            shown = "; ".join(" & ".join(names) for names in heads)
+            lines.append(f"  layer {layer}: {len(heads)} {_plural(len(heads), 'head')}: {shown}")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"<LayerReport: {self.layers} {_plural(self.layers, 'layer')}, {self.heads} {_plural(self.heads, 'head')} (max per layer)>"
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(
+            f"<tr><td>{layer}</td><td>{len(heads)}</td><td>{escape('; '.join(' & '.join(n) for n in heads))}</td></tr>"
+            for layer, heads in sorted(self.per_layer.items())
+        )
+        return (
+            f"<p>{self.layers} {_plural(self.layers, 'layer')}, {self.heads} {_plural(self.heads, 'head')} (max per layer)</p>"
+            f"<table><tr><th>layer</th><th>heads</th><th>s-ops</th></tr>{rows}</table>"
+        )
+
+
+def _plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 def selector_key(sel: RASPExpr) -> tuple:
@@ -77,21 +99,19 @@ def attention_depths(graph) -> dict[int, int]:
 def analyse(output: RASPExpr) -> LayerReport:
     graph = build_graph(output)
     depth = attention_depths(graph)
-    heads: dict[int, set[tuple]] = {}
-    names: dict[int, list[str]] = {}
+    # layer -> selector key -> names of the s-ops that head computes (dict: ordered, unique)
+    heads: dict[int, dict[tuple, dict[str, None]]] = {}
     for expr in topological_exprs(graph):
         if is_attention(expr):
             layer = depth[expr.id]
             key = _LENGTH_HEAD if isinstance(expr, Length) else selector_key(_selector_of(expr))
-            if key not in heads.setdefault(layer, set()) or not isinstance(expr, Length):
-                names.setdefault(layer, []).append(expr.name)
-            heads[layer].add(key)
+            heads.setdefault(layer, {}).setdefault(key, {})[expr.name] = None
     layers = max(depth.values(), default=0)
     counts = {layer: len(keys) for layer, keys in heads.items()}
     return LayerReport(
         layers=layers,
         heads=max(counts.values(), default=0),
-        per_layer={k: names[k] for k in sorted(names)},
+        per_layer={k: [list(names) for names in heads[k].values()] for k in sorted(heads)},
         heads_per_layer=counts,
     )
 

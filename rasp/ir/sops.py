@@ -59,11 +59,24 @@ _COMPARISON_FUNCTIONS = {
 }
 
 
+class Scope:
+    """One function call: the s-ops named inside it are shown as `RESULT.NAME`, RESULT being
+    the name of what the call returned, so two calls' locals never share a label."""
+
+    result: Any = None
+
+
+# A label longer than this is shortened in its middle (it stays the source expression).
+MAX_LABEL = 100
+
+
 @dataclass(eq=False, repr=False)
 class RASPExpr:
-    """Base of every IR node. `label` is the user-facing name, set on assignment."""
+    """Base of every IR node. `label` is the user-facing name, set on assignment; `owner`
+    the function call whose local variable it was assigned to (None at top level)."""
 
     label: str | None = field(default=None, init=False)
+    owner: Scope | None = field(default=None, init=False, repr=False, compare=False)
     pos: SourcePos | None = field(default=None, init=False, repr=False)
     id: int = field(default_factory=lambda: next(_next_id), init=False, repr=False)
 
@@ -73,13 +86,24 @@ class RASPExpr:
 
     @property
     def name(self) -> str:
+        """The label every view shows: the user's name for this node (qualified by the call
+        it was made in), else its source expression. The one labelling rule of the package."""
         if self.label:
-            return self.label
-        derived = self.describe()
-        return derived if len(derived) <= 40 else f"{type(self).__name__.lower()}_{self.id}"
+            return self._qualified_label()
+        return shorten(self.describe())
+
+    def _qualified_label(self) -> str:
+        parts, node, seen = [self.label], self, {self.id}
+        while node.owner is not None and isinstance(node.owner.result, RASPExpr) and len(parts) < 4:
+            node = node.owner.result
+            if node.id in seen or not node.label:
+                break
+            seen.add(node.id)
+            parts.append(node.label)
+        return ".".join(reversed(parts))
 
     def describe(self) -> str:
-        """A readable default name built from the inputs' names."""
+        """The source expression of this node, built from its inputs' names."""
         return f"{type(self).__name__.lower()}_{self.id}"
 
     def named(self, label: str) -> RASPExpr:
@@ -148,7 +172,7 @@ class Constant(SOp):
 
     @property
     def name(self) -> str:
-        return self.label or repr(self.value)
+        return self.label or _atom(self.value)
 
 
 # --- element-wise -----------------------------------------------------------------
@@ -156,34 +180,38 @@ class Constant(SOp):
 
 @dataclass(eq=False, repr=False)
 class Map(SOp):
-    """`fn` applied to each value of `inner`. `description` is shown in graphs and tables."""
+    """`fn` applied to each value of `inner`. `description` (an operator such as `-`, or a
+    function's name) and `operands` (every argument, atoms included, in source order) make
+    its label: `indices - 1`."""
 
     fn: Callable[[Any], Any] = None  # type: ignore[assignment]
     inner: SOp = None  # type: ignore[assignment]
     description: str = "map"
+    operands: tuple[Any, ...] = ()
 
     @property
     def children(self) -> tuple[RASPExpr, ...]:
         return (self.inner,)
 
     def describe(self) -> str:
-        return f"{self.description}({self.inner.name})"
+        return render_operation(self.description, self.operands or (self.inner,))
 
 
 @dataclass(eq=False, repr=False)
 class SequenceMap(SOp):
-    """`fn` applied position-wise to the values of several s-ops (a zipmap)."""
+    """`fn` applied position-wise to the values of several s-ops; labelled as `Map` is."""
 
     fn: Callable[..., Any] = None  # type: ignore[assignment]
     inputs: tuple[SOp, ...] = ()
-    description: str = "zipmap"
+    description: str = "map"
+    operands: tuple[Any, ...] = ()
 
     @property
     def children(self) -> tuple[RASPExpr, ...]:
         return tuple(self.inputs)
 
     def describe(self) -> str:
-        return f"{self.description}({', '.join(s.name for s in self.inputs)})"
+        return render_operation(self.description, self.operands or self.inputs)
 
 
 # --- attention ----------------------------------------------------------------------
@@ -215,7 +243,7 @@ class SelectorAnd(Selector):
         return (self.left, self.right)
 
     def describe(self) -> str:
-        return f"({self.left.name} and {self.right.name})"
+        return f"{_combined(self.left, SelectorAnd)} and {_combined(self.right)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -228,7 +256,7 @@ class SelectorOr(Selector):
         return (self.left, self.right)
 
     def describe(self) -> str:
-        return f"({self.left.name} or {self.right.name})"
+        return f"{_combined(self.left, SelectorOr)} or {_combined(self.right)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -240,7 +268,7 @@ class SelectorNot(Selector):
         return (self.inner,)
 
     def describe(self) -> str:
-        return f"not {self.inner.name}"
+        return f"not {_combined(self.inner)}"
 
 
 @dataclass(eq=False, repr=False)
@@ -275,6 +303,81 @@ class SelectorWidth(SOp):
 
     def describe(self) -> str:
         return f"selector_width({self.selector.name})"
+
+
+# --- labels ---------------------------------------------------------------------------
+
+# Binding strength of the operators a label is written with, to place parentheses as the
+# source needs them (higher binds tighter).
+_PRECEDENCE = {
+    "if-else": 0, "or": 1, "and": 2, "not": 3,
+    "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,
+    "+": 5, "-": 5, "*": 6, "/": 6, "%": 6, "unary -": 7, "unary +": 7, "^": 8,
+}
+_ATOM_SHOWN = 30  # a list or dict constant longer than this is shown as [...] or {...}
+
+
+class Verbatim(str):
+    """Source text shown as it is in a label (a lambda's head), not as a string constant."""
+
+
+def shorten(label: str) -> str:
+    if len(label) <= MAX_LABEL:
+        return label
+    keep = MAX_LABEL - 5
+    return f"{label[: keep * 2 // 3]} ... {label[-(keep - keep * 2 // 3):]}"
+
+
+def render_operation(op: str, operands: tuple[Any, ...]) -> str:
+    """The source expression of an element-wise operation: `indices - 1`, `not flag`,
+    `a if c else b`, `x in ["a", "b"]`, `f(x, 2)`."""
+    if op in ("unary -", "unary +", "not") and len(operands) == 1:
+        inner = _operand(operands[0], _PRECEDENCE[op], right=True)
+        return f"{op.removeprefix('unary ')}{' ' if op == 'not' else ''}{inner}"
+    if op == "if-else" and len(operands) == 3:
+        cond, then, otherwise = (_operand(x, 1, right=True) for x in operands)
+        return f"{then} if {cond} else {otherwise}"
+    if op == "[]" and len(operands) == 2:
+        return f"{_atom(operands[0])}[{_operand(operands[1], -1, right=True)}]"
+    if op in _PRECEDENCE and len(operands) == 2:
+        level = _PRECEDENCE[op]
+        return f"{_operand(operands[0], level, right=False)} {op} {_operand(operands[1], level, right=True)}"
+    return f"{op}({', '.join(_operand(x, -1, right=True) for x in operands)})"
+
+
+def _operand(value: Any, level: int, right: bool) -> str:
+    """One operand as written inside an operation of binding strength `level`."""
+    if not isinstance(value, RASPExpr):
+        return _atom(value)
+    text = value.name
+    inner = getattr(value, "description", None) if not value.label else None
+    inner_level = _PRECEDENCE.get(inner, 99) if isinstance(value, (Map, SequenceMap)) else 99
+    if inner_level < level or (inner_level == level and right):
+        return f"({text})"
+    return text
+
+
+def _combined(selector: Selector, same: type | None = None) -> str:
+    """A selector inside `and`, `or` or `not`: in parentheses when it is itself such an
+    unnamed combination (but for the left operand of the same operator: `a and b and c`)."""
+    if not selector.label and isinstance(selector, (SelectorAnd, SelectorOr)) and type(selector) is not same:
+        return f"({selector.name})"
+    return selector.name
+
+
+def _atom(value: Any) -> str:
+    if isinstance(value, Verbatim):
+        return str(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (list, dict, tuple, set, frozenset)):
+        text = repr(value)
+        if len(text) <= _ATOM_SHOWN:
+            return text.replace("'", '"')
+        return "{...}" if isinstance(value, dict) else "[...]"
+    return repr(value)
 
 
 ATTENTION_SOPS = (Aggregate, SelectorWidth, Length)

@@ -27,7 +27,19 @@ from ..errors import (
 )
 from ..files import read_text
 from ..ir.evaluate import evaluate
-from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
+from ..ir.sops import (
+    Aggregate,
+    Indices,
+    Length,
+    RASPExpr,
+    Scope,
+    Selector,
+    SelectorWidth,
+    SOp,
+    Tokens,
+    Verbatim,
+    render_operation,
+)
 from ..ir.work import MapWork, current_map_work
 from . import ast
 from .lexicon import Lexicon
@@ -61,6 +73,18 @@ MAP_STEPS_PER_VALUE = 100
 STDLIB_DIR_NAME = "stdlib"
 SOURCE_SUFFIXES = (".rasp",)  # what `load` reads
 DRAW_SKIPPED = "draw(...) wrote no file"
+
+
+# An unnamed function result is labelled `f(args)` when that is this short, else `f`.
+_CALL_LABEL = 60
+
+
+def _call_label(name: str, args: list[Any]) -> str:
+    if all(isinstance(a, RASPExpr) or is_atom(a) or isinstance(a, (list, dict)) for a in args):
+        label = render_operation(name, tuple(args))
+        if len(label) <= _CALL_LABEL:
+            return label
+    return name
 
 
 def stdlib_dir() -> Path:
@@ -101,6 +125,7 @@ class Interpreter:
         self.builtins = Environment(_builtin_values(self))
         self.globals = self.builtins.child()
         self._depth = 0
+        self._scopes: list[Scope] = []  # the function calls being run, innermost last
         self._steps: int | None = None  # work done by the current top-level statement (or map)
         self._map_work: MapWork | None = None  # the map whose applications are running, if any
         self._loading: list[Path] = []
@@ -225,6 +250,7 @@ class Interpreter:
         # primitive such as `x = tokens;` must not rename the primitive itself.
         if isinstance(value, RASPExpr) and not isinstance(value, (Tokens, Indices, Length)):
             value.label = name
+            value.owner = env.scope
         env.variables[name] = value
 
     def _bind_iteration(self, env: Environment, names: list[str], item: Any, pos: SourcePos | None) -> None:
@@ -431,11 +457,14 @@ class Interpreter:
                 hint="RASP functions build s-ops; recursion must end through a condition on atoms",
             )
         env = func.env.child()
+        env.scope = Scope()
+        caller = self._scopes[-1] if self._scopes else None
         for p, a in zip(func.params, args):
             if p in RESERVED:  # as in the reference, a parameter cannot rebind indices, length, ...
                 raise RaspNameError(f"'{func.name}' has a parameter named '{p}', a reserved name", pos=func.pos)
             env.variables[p] = a
         self._depth += 1
+        self._scopes.append(env.scope)
         try:
             if isinstance(func.body, ast.Node):
                 result = self.eval(func.body, env)
@@ -449,8 +478,13 @@ class Interpreter:
                     raise RaspValueError(f"function '{func.name}' ended without a return statement", pos=func.pos)
         finally:
             self._depth -= 1
-        if isinstance(result, RASPExpr) and result.label is None:
-            result.label = func.name
+            self._scopes.pop()
+        env.scope.result = result
+        if isinstance(result, RASPExpr) and result.label is None and func.name != "lambda":
+            # An unnamed result is labelled by its call, in the caller's scope (a lambda's
+            # keeps its own expression: "lambda(x)" would say less).
+            result.label = _call_label(func.name, args)
+            result.owner = caller
         return result
 
     def call_elementwise(self, func: Any, pos: SourcePos | None) -> Callable[..., Any]:
@@ -538,7 +572,8 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
             raise RaspTypeError(f"map expects a function first, got a {type_name(func)}", pos=pos)
         if not any(isinstance(s, SOp) for s in sops):
             return interp.call(func, list(sops), pos)
-        return lift(interp.call_elementwise(func, pos), list(sops), func.name, pos)
+        shown_func = Verbatim(f"lambda {', '.join(func.params)}: ..." if func.name == "lambda" else func.name)
+        return lift(interp.call_elementwise(func, pos), list(sops), "map", pos, shown=[shown_func, *sops])
 
     def draw(expr: Any, example: Any, *, pos: SourcePos | None) -> Any:
         # The reference's `draw(expr, "input")`: here it writes NAME.svg (or NAME-2.svg, ...

@@ -71,8 +71,12 @@ def to_sop(v: Any, pos: SourcePos | None = None) -> SOp:
     raise RaspTypeError(f"expected an s-op or an atom, got a {type_name(v)}", pos=pos)
 
 
-def lift(fn: Callable[..., Any], args: list[Any], description: str, pos: SourcePos | None) -> SOp:
-    """An s-op applying `fn` position-wise; atom arguments are baked into the function."""
+def lift(
+    fn: Callable[..., Any], args: list[Any], description: str, pos: SourcePos | None,
+    shown: list[Any] | None = None,
+) -> SOp:
+    """An s-op applying `fn` position-wise; atom arguments are baked into the function.
+    Its label is `description` over `shown` (by default `args`): see `render_operation`."""
     sop_slots = [i for i, a in enumerate(args) if isinstance(a, SOp)]
     for a in args:
         if not isinstance(a, SOp) and not is_atom(a):
@@ -91,9 +95,10 @@ def lift(fn: Callable[..., Any], args: list[Any], description: str, pos: SourceP
                 full[slot] = v
             return fn(*full)
 
+    operands = tuple(args if shown is None else shown)
     if len(sops) == 1:
-        return Map(fn=bound, inner=sops[0], description=description).at(pos)
-    return SequenceMap(fn=bound, inputs=tuple(sops), description=description).at(pos)
+        return Map(fn=bound, inner=sops[0], description=description, operands=operands).at(pos)
+    return SequenceMap(fn=bound, inputs=tuple(sops), description=description, operands=operands).at(pos)
 
 
 # --- scalar semantics (Python's, with RASP's error messages) ----------------------
@@ -310,7 +315,7 @@ def table_lookup(table: list | dict | str, key: Any, pos: SourcePos | None) -> A
     for v in (table.values() if isinstance(table, dict) else table):
         if not is_atom(v):
             raise RaspTypeError("looking up an s-op in a list or dict needs atom values", pos=pos)
-    return lift(lookup, [key], "lookup", pos)
+    return lift(lookup, [key], "[]", pos, shown=[table, key])
 
 
 def contains(item: Any, container: Any, pos: SourcePos | None) -> Any:
@@ -320,7 +325,7 @@ def contains(item: Any, container: Any, pos: SourcePos | None) -> Any:
             if not all(is_atom(m) for m in members):
                 raise RaspTypeError("'s-op in X' needs X to be a list of atoms", pos=pos)
             frozen = set(members) if all(isinstance(m, (int, str, bool, float)) for m in members) else members
-            return lift(lambda v: v in frozen, [item], "in", pos)
+            return lift(lambda v: v in frozen, [item], "in", pos, shown=[item, container])
         raise RaspTypeError(f"'s-op in X' needs X to be a list or dict, got a {type_name(container)}", pos=pos)
     if is_atom(item):
         if isinstance(container, (list, dict)):

@@ -44,6 +44,8 @@ class Builtin:
 class Environment:
     variables: dict[str, Any] = field(default_factory=dict)
     parent: Environment | None = None
+    # the function call this environment belongs to (rasp.ir.sops.Scope); None at top level
+    scope: Any = None
 
     def lookup(self, name: str) -> Any:
         env: Environment | None = self
@@ -69,4 +71,4 @@ class Environment:
         return list(names)
 
     def child(self) -> Environment:
-        return Environment(parent=self)
+        return Environment(parent=self, scope=self.scope)

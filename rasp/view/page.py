@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import trace as _trace
 from .trace import Trace, token_labels
 
 _ASSIGNED = re.compile(r"^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=(?!=)")
@@ -74,6 +75,18 @@ def fill_template(template: str, values: dict[str, str]) -> str:
     placeholder. The values must already be escaped for where they go."""
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
+
+def inline_html(trace: Trace) -> str:
+    """The page for a notebook cell: an iframe holding it whole (its script and styles stay
+    inside, away from the notebook's own)."""
+    page = render_page(trace, "trace of " + " ".join(map(str, trace.input)))
+    return (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" title="rasp viewer" '
+        'style="width: 100%; height: 640px; border: 1px solid #d8dde6;"></iframe>'
+    )
+
+
+_trace.html_renderer = inline_html
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
@@ -162,7 +175,8 @@ form#run-form input[type=text] { width: 22em; font-size: 14px; padding: 3px; }
     if (text !== undefined) node.textContent = text;
     return node;
   }
-  function show(v) { return typeof v === "string" ? v : JSON.stringify(v); }
+  // booleans as everywhere in human output (rasp.view.display.format_atom): T and F
+  function show(v) { return typeof v === "string" ? v : typeof v === "boolean" ? (v ? "T" : "F") : JSON.stringify(v); }
   // white (0) to dark blue (1)
   function colour(w) {
     const t = Math.max(0, Math.min(1, w));

@@ -20,16 +20,16 @@ LABEL_INCHES = 0.14  # height of one 7-point tick label
 
 
 def model_figure(model: Any, raw: Any) -> Any:
-    """A `matplotlib.figure.Figure` of `model` run on `raw`."""
-    from matplotlib.figure import Figure
-
+    """A `matplotlib.figure.Figure` of `model` run on `raw`; a notebook shows it as a PNG
+    without `%matplotlib inline` (it has its own `_repr_png_`)."""
+    Figure = notebook_figure_class()
     t = trace(model, raw)
     labels = token_labels(t.input)
     heads = [(layer.name.removesuffix(" attention"), h) for layer in t.layers for h in layer.attention]
     cols = min(MAX_COLUMNS, max(1, len(heads)))
     head_rows = math.ceil(len(heads) / cols)
     final = _final_residual(model, raw)
-    rows, groups = _grouped_residual(model, t, final.shape[1])
+    rows, groups = residual_groups(model, t, final)
     resid_height = max(3.0, 0.3 * len(groups) + 0.01 * len(rows))
     cell = 0.25 * len(labels) + 1.2
     fig = Figure(figsize=(max(cell * cols + 1.5, 7.0), cell * head_rows + resid_height + 0.5), layout="constrained")
@@ -65,6 +65,28 @@ def model_figure(model: Any, raw: Any) -> Any:
         ax.set_ylabel("residual dimension", fontsize=7)
     fig.colorbar(shown, ax=ax, label="activation")
     return fig
+
+
+_FIGURE_CLASS: Any = None
+
+
+def notebook_figure_class() -> Any:
+    """A `Figure` subclass that Jupyter displays as a PNG by itself (IPython only registers a
+    display for figures when a pyplot backend such as `%matplotlib inline` is active)."""
+    global _FIGURE_CLASS
+    if _FIGURE_CLASS is None:
+        import io
+
+        from matplotlib.figure import Figure
+
+        class NotebookFigure(Figure):
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, dpi=100, format="png")
+                return buffer.getvalue()
+
+        _FIGURE_CLASS = NotebookFigure
+    return _FIGURE_CLASS
 
 
 def show_model(model: Any, raw: Any, out: str | Path, force: bool = False) -> Path:
@@ -107,22 +129,31 @@ def _final_residual(model: Any, raw: Any) -> np.ndarray:
     return cache[key][0].double().cpu().numpy()
 
 
-def _grouped_residual(model: Any, t: Any, d_model: int) -> tuple[list[int], list[tuple[str, int, int]]]:
+def residual_groups(model: Any, t: Any, final: np.ndarray) -> tuple[list[int], list[tuple[str, int, int]]]:
     """Residual dimensions ordered so each live s-op's are adjacent: (row order, groups of
-    (name, first row, end row)). Dimensions no live s-op holds go last, as "free"."""
+    (name, first row, end row)). Dimensions no live s-op holds go last: those still holding a
+    dead s-op's value (its dimensions are only zeroed when a later s-op reuses them) as
+    "NAME (stale)", the zero ones as "free"."""
+    d_model = final.shape[1]
     dims = getattr(model, "dims", None)
     if not dims:
         return list(range(d_model)), []
     live = ["one", "bos", *t.layers[-1].values]
     rows: list[int] = []
     groups = []
-    for name in live:
-        mine = [int(d) for d in dims[name] if int(d) not in rows]
+
+    def add(label: str, mine: list[int]) -> None:
         if mine:
-            groups.append((name, len(rows), len(rows) + len(mine)))
-            rows += mine
+            groups.append((label, len(rows), len(rows) + len(mine)))
+            rows.extend(mine)
+
+    for name in live:
+        add(name, [int(d) for d in dims[name] if int(d) not in rows])
     rest = [d for d in range(d_model) if d not in rows]
-    if rest:
-        groups.append(("free", len(rows), len(rows) + len(rest)))
-        rows += rest
+    stale = [d for d in rest if np.abs(final[:, d]).max() > 1e-9]
+    holder = {int(d): name for name, ds in dims.items() if name not in live for d in ds}  # the last writer
+    for name in dict.fromkeys(holder[d] for d in stale if d in holder):
+        add(f"{name} (stale)", [d for d in stale if holder.get(d) == name])
+    add("stale", [d for d in stale if d not in holder])
+    add("free", [d for d in rest if d not in stale])
     return rows, groups

@@ -9,6 +9,7 @@ gets its attention patterns and output; decoding goes through `CompiledModel.rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ import numpy as np
 from ..ir.evaluate import Input, evaluate_trace, tokenize
 
 BOS_LABEL = "BOS"
+# How notebooks show a Trace: set by `rasp.view.page`, which imports this module.
+html_renderer: Callable[[Trace], str] | None = None
 HIDDEN_SPACES = {"one", "bos"}  # constant bookkeeping, the same on every input
 
 
@@ -47,12 +50,24 @@ class Layer:
     mismatches: list[Mismatch] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)
 class Trace:
     input: list[Any]
     output: list[Any]
     layers: list[Layer]
     expected: list[Any] | None = None  # the interpreter's output, when the program is known
+
+    def __repr__(self) -> str:
+        heads = sum(len(layer.attention) for layer in self.layers)
+        check = "" if self.expected is None else f", {len(self.mismatches)} mismatches with the interpreter"
+        return (
+            f"<Trace of {_short_list(self.input)}: output {_short_list(self.output)}, "
+            f"{count_sublayers(self)} sublayers, {heads} heads{check}>"
+        )
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter: the `rasp view` page, inline (`rasp.view.page.inline_html`)."""
+        return None if html_renderer is None else html_renderer(self)
 
     @property
     def mismatches(self) -> list[tuple[str, Mismatch]]:
@@ -88,7 +103,15 @@ class Trace:
 
 def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     """Run `model` on `raw` and read every sublayer. `program` (an s-op; by default the one
-    the model was compiled from) gives the interpreter values to check against."""
+    the model was compiled from) gives the interpreter values to check against. Tokens are
+    read as the model reads them (`VocabIndex`: 1 is the vocabulary's "1")."""
+    if hasattr(model, "tokens"):  # a text split by the model's tokenizer, when it has one
+        raw = model.tokens(raw)
+    vocab = getattr(model, "vocab", None)
+    if vocab:
+        from ..compiler.encoding import VocabIndex
+
+        raw = VocabIndex(vocab).tokens(raw)
     tokens = tokenize(raw)
     cache = model.run_with_cache(raw)
     n_layers = count_layers(cache)
@@ -116,6 +139,15 @@ def trace(model: Any, raw: Input, program: Any = None) -> Trace:
     output = model.run(raw) if hasattr(model, "run") else _argmax_output(cache)
     expected = truth.get(_output_name(model)) if sop is not None else None
     return Trace(list(tokens), list(output), layers, expected)
+
+
+def count_sublayers(t: Trace) -> int:
+    return sum(1 for layer in t.layers if layer.name != "embedding")
+
+
+def _short_list(values: list[Any], limit: int = 8) -> str:
+    shown = ", ".join(repr(v) for v in values[:limit])
+    return f"[{shown}{', ...' if len(values) > limit else ''}]"
 
 
 def count_layers(cache: dict[str, Any]) -> int:
