@@ -47,6 +47,23 @@ def register(subparsers: Any) -> None:
                    "from compiled weights, which larger steps or Adam break)")
     p.add_argument("--init", choices=("random", "compiled"), default="random",
                    help="random weights, or the compiled model's weights (fine-tuning)")
+    p.add_argument("--noise", type=float, default=0.0, metavar="SIGMA",
+                   help="with --init compiled: add Gaussian noise to every weight tensor W, standard deviation "
+                   "SIGMA times the RMS of W's nonzero entries (all-zero tensors get none), seeded by --seed")
+    p.add_argument("--learn", choices=("all", "lexicon"), default="all",
+                   help="what learns: every weight (default), or (with --init compiled) only the token "
+                   "embedding, the program's weights frozen")
+    p.add_argument("--learn-words", metavar="FILE",
+                   help="with --learn lexicon: only these words' embedding rows learn (one word a line; a "
+                   "word<TAB>value lexicon file serves too)")
+    p.add_argument("--lexicon-sop", metavar="NAME",
+                   help="the token feature (a lookup of the tokens) that --propose writes as the lexicon "
+                   "(default: the only one that reads the tokens)")
+    p.add_argument("--propose", metavar="FILE",
+                   help="with --init compiled: read the changes back into the program. With --learn lexicon, "
+                   "FILE is a word<TAB>value lexicon of the learned words (all words without --learn-words); "
+                   "otherwise a text report: changed lexicon entries, per head (named by its s-op) which "
+                   "query features attend to which key features more or less, how far each MLP moved")
     p.add_argument("--no-pos", action="store_true", help="no positional embeddings (needs --causal)")
     p.add_argument("--no-bos", dest="bos", action="store_false",
                    help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
@@ -96,11 +113,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from ..eval import corpus_vocab, read_corpus
     from ..train.data import corpus_rows
+    from ..train.lexicon import lexicon_sop, read_words
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
     out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
     curve = check_output(loss_curve_path(out), args.force, [args.file])
+    if args.propose and args.init != "compiled":
+        raise RaspInputError("--propose reads changes against the compiled weights: it needs --init compiled")
+    proposal = check_output(args.propose, args.force, [args.file]) if args.propose else None
+    learn_words = read_words(args.learn_words) if args.learn_words else None
     examples = read_corpus(args.corpus) if args.corpus else None
     if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
@@ -110,16 +132,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     options = TrainOptions(
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
-        early_stop=args.early_stop, target=args.target, keep=args.keep, data=args.data, min_len=args.min_len, device=_device(args.device),
+        early_stop=args.early_stop, target=args.target, keep=args.keep, data=args.data, min_len=args.min_len,
+        device=_device(args.device), noise=args.noise, learn=args.learn, learn_words=learn_words,
     )
     prog = rasp.load(args.file)
-    setup = prepare(prog.sop(args.sop), vocab, max_len, args.causal, options, corpus)
+    sop = prog.sop(args.sop)
+    setup = prepare(sop, vocab, max_len, args.causal, options, corpus)
+    feature = lexicon_sop(sop, args.lexicon_sop) if proposal and args.learn == "lexicon" else None
     result = fit(setup, progress=not args.json)
     result.model.save(out, force=args.force)
     loss_curve(result.history, curve, force=args.force, title=f"{Path(args.file).stem}: {setup.distribution} data")
     summary = result.summary()
     summary["initial_accuracy"] = result.initial_accuracy
     summary["init"] = args.init
+    summary["noise"] = args.noise
+    summary["learn"] = args.learn
+    if proposal:
+        summary["proposal"] = _write_proposal(proposal, setup, sop, result, feature)
     if not args.json:
         s = summary
         print(f"trained {s['layers']} layers x {s['heads']} heads ({s['params']:,} parameters) for "
@@ -131,9 +160,28 @@ def cmd_train(args: argparse.Namespace) -> int:
         which = "last" if s["kept"] == "last" else "best-on-validation"
         print(f"saved {out} ({which} weights, step {s['kept_step']}, validation accuracy "
               f"{s['kept_validation_accuracy']:.4f}) and {curve}")
+        if proposal:
+            print(f"proposed {s['proposal']['what']} in {proposal}")
     else:
         print(json.dumps(summary))
     return 0
+
+
+def _write_proposal(path: Path, setup: Any, sop: Any, result: Any, feature: Any) -> dict[str, Any]:
+    """Write --propose: the learned lexicon, or the report of a full fine-tuning."""
+    from ..train.lexicon import decode_features, write_lexicon
+    from ..train.propose import write_report
+
+    module = result.model.module
+    if feature is None:
+        write_report(path, setup.compiled, sop, module)
+        return {"file": str(path), "what": "changes"}
+    vocab = setup.compiled.vocab
+    words = [vocab[r - 1] for r in setup.learned_rows]
+    values = decode_features(setup.compiled, module, words, feature)
+    write_lexicon(path, values)
+    return {"file": str(path), "what": f"{feature.name} of {len(values)} words", "lexicon_sop": feature.name,
+            "lexicon": {str(k): v for k, v in values.items()}}
 
 
 def loss_curve_path(model_file: Path) -> Path:
