@@ -64,6 +64,12 @@ def register(subparsers: Any) -> None:
                    "FILE is a word<TAB>value lexicon of the learned words (all words without --learn-words); "
                    "otherwise a text report: changed lexicon entries, per head (named by its s-op) which "
                    "query features attend to which key features more or less, how far each MLP moved")
+    p.add_argument("--siit", action="store_true",
+                   help="strict interchange intervention training (InterpBench): from random weights of the "
+                   "compiled shape, each s-op of a compiled head or MLP aligned with the same head or MLP units, "
+                   "trained on behaviour, on the program's counterfactuals when that site is patched from another "
+                   "input, and on unchanged output when a spare site is; reports each s-op's IIA and the accuracy "
+                   "before and after")
     p.add_argument("--no-pos", action="store_true", help="no positional embeddings (needs --causal)")
     p.add_argument("--no-bos", dest="bos", action="store_false",
                    help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
@@ -138,6 +144,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     prog = rasp.load(args.file)
     sop = prog.sop(args.sop)
     setup = prepare(sop, vocab, max_len, args.causal, options, corpus)
+    if args.siit:
+        return _train_siit(args, setup, sop, out, curve)
     feature = lexicon_sop(sop, args.lexicon_sop) if proposal and args.learn == "lexicon" else None
     result = fit(setup, progress=not args.json)
     result.model.save(out, force=args.force)
@@ -164,6 +172,27 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"proposed {s['proposal']['what']} in {proposal}")
     else:
         print(json.dumps(summary))
+    return 0
+
+
+def _train_siit(args: argparse.Namespace, setup: Any, sop: Any, out: Path, curve: Path) -> int:
+    from ..train.plot import loss_curve
+    from ..train.siit import siit_fit
+
+    if args.propose or args.learn != "all" or args.noise:
+        raise RaspInputError("--siit trains from random weights: drop --propose, --learn and --noise")
+    result = siit_fit(setup, sop, args.causal)
+    result.model.save(out, force=args.force)
+    loss_curve(result.history, curve, force=args.force, title=f"{Path(args.file).stem}: SIIT")
+    s = result.summary()
+    if args.json:
+        print(json.dumps(s))
+        return 0
+    print(f"SIIT: {s['steps']} steps in {s['seconds']:.1f}s; held-out accuracy {s['accuracy_before']:.4f} before, "
+          f"{s['accuracy']:.4f} after")
+    for name, value in s["iia"].items():
+        print(f"  IIA of {name} at its site: {s['iia_before'][name]:.3f} before, {value:.3f} after")
+    print(f"saved {out} and {curve}")
     return 0
 
 
