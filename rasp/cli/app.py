@@ -138,8 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from ..files import protect_inputs
+
     try:
-        return func(args)
+        with protect_inputs():  # no output replaces a file the command has read
+            return func(args)
     except RaspError as e:
         print(e.format(), file=sys.stderr)
         return 1

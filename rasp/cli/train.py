@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,9 @@ def register(subparsers: Any) -> None:
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
     p.add_argument("--early-stop", action="store_true",
                    help="stop once validation accuracy (checked every 50 steps) reaches --target")
+    p.add_argument("--time-limit", type=float, metavar="MINUTES",
+                   help="stop after this many minutes, keeping the weights --keep names (without it, a run "
+                   "expected to take over an hour is refused after timing its first steps)")
     p.add_argument("--target", type=float, default=1.0,
                    help="the validation accuracy that --early-stop stops at (default 1.0)")
     p.add_argument("--keep", choices=("last", "best"), default="last",
@@ -123,11 +127,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
-    out = check_output(args.out or f"{Path(args.file).stem}.trained.safetensors", args.force, [args.file])
-    curve = check_output(loss_curve_path(out), args.force, [args.file])
+    inputs = [args.file] + ([args.corpus] if args.corpus else [])
+    default = f"{Path(args.file).stem}.trained.safetensors"
+    out = check_output(default if args.out is None else args.out, args.force, inputs)
+    curve = check_output(loss_curve_path(out), args.force, inputs)
     if args.propose and args.init != "compiled":
         raise RaspInputError("--propose reads changes against the compiled weights: it needs --init compiled")
-    proposal = check_output(args.propose, args.force, [args.file]) if args.propose else None
+    proposal = check_output(args.propose, args.force, inputs) if args.propose else None
     learn_words = read_words(args.learn_words) if args.learn_words else None
     examples = read_corpus(args.corpus) if args.corpus else None
     if args.vocab is None and examples is None:
@@ -139,7 +145,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         layers=args.layers, heads=args.heads, d_model=args.d_model, d_mlp=args.d_mlp, steps=args.steps,
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
         early_stop=args.early_stop, target=args.target, keep=args.keep, data=args.data, min_len=args.min_len,
-        device=_device(args.device), noise=args.noise, learn=args.learn, learn_words=learn_words,
+        device=_device(args.device), time_limit=None if args.time_limit is None else args.time_limit * 60,
+        noise=args.noise, learn=args.learn, learn_words=learn_words,
     )
     prog = rasp.load(args.file)
     sop = prog.sop(args.sop)
@@ -165,6 +172,8 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"(token accuracy {s['token_accuracy']:.4f}); {len(setup.held_out)} held-out inputs")
         for line in _movement_lines(s):
             print(line)
+        if result.model.info.get("time_limited"):
+            print(f"stopped at the time limit of {args.time_limit:g} minutes after {s['steps']:,} steps")
         which = "last" if s["kept"] == "last" else "best-on-validation"
         print(f"saved {out} ({which} weights, step {s['kept_step']}, validation accuracy "
               f"{s['kept_validation_accuracy']:.4f}) and {curve}")
@@ -241,9 +250,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..compiler import compile_program
     from ..models import load_any
     from ..train import data as D
+    from ..train.budget import check_compare
     from ..train.compare import match_heads, summarize
 
-    png = check_output(args.out, args.force, [args.file, args.model]) if args.out else None
+    png = check_output(args.out, args.force, [args.file, args.model]) if args.out is not None else None
     if args.samples < 1:
         raise RaspInputError("--samples must be at least 1")
     model = load_any(args.model)
@@ -253,6 +263,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     sop_name = args.sop or getattr(model, "sop", None)
     prog = rasp.load(args.file)
     compiled = compile_program(prog.sop(sop_name), model.vocab, model.max_len, causal=model.causal, no_pos=no_pos)
+    check_compare(args.samples, [model, compiled], say=lambda text: print(text, file=sys.stderr))
     rng = np.random.default_rng(0)
     dist = D.resolve_distribution("auto", model.vocab)
     inputs = D.sample_split(rng, model.vocab, model.max_len, args.samples, dist, held_out=True)

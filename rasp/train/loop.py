@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..ir.sops import SOp
 from . import data as D
+from .budget import StepClock, check_training_memory
 from .lexicon import embedding_rows, freeze_all_but_rows
 from .model import SHARPNESS, TrainedModel, new_module
 from .noise import add_noise
@@ -62,6 +63,7 @@ class TrainOptions:
     noise: float = 0.0  # with init="compiled": Gaussian noise, SIGMA times each tensor's scale (see noise.py)
     learn: str = "all"  # or "lexicon": only the token embedding learns (see lexicon.py)
     learn_words: list[str] | None = None  # with learn="lexicon": only these words' rows (None: all)
+    time_limit: float | None = None  # seconds; None: none (then a run expected over budget.LONG_RUN_S is refused)
 
 
 @dataclass
@@ -96,7 +98,6 @@ class TrainResult:
     weight_change: dict[str, float | None] = field(default_factory=dict)
     # Each compiled head's attention against the trained model's (see rasp.train.compare).
     heads: list[dict[str, Any]] = field(default_factory=list)
-    start_state: dict[str, Any] = field(default_factory=dict)  # the weights before the first step
 
     def summary(self) -> dict[str, Any]:
         cfg = self.model.module.cfg
@@ -151,6 +152,8 @@ def check_options(o: TrainOptions) -> None:
         raise RaspInputError(f"--target must be in (0, 1], not {o.target}")
     if o.keep not in ("last", "best"):
         raise RaspInputError(f"--keep must be last or best, not {o.keep!r}")
+    if o.time_limit is not None and not (o.time_limit > 0 and np.isfinite(o.time_limit)):
+        raise RaspInputError(f"--time-limit must be a positive number of minutes, not {o.time_limit / 60:g}")
     if o.train_size < 1 or o.held_out < 1:
         raise RaspInputError("the training and held-out sets need at least one input each")
 
@@ -232,6 +235,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
 
     info = {"init": o.init, "seed": o.seed, "data": o.data}
     if o.init == "compiled":
+        check_training_memory(compiled.module.cfg, o.batch, 8)
         module = copy.deepcopy(compiled.module).cpu()
         numeric = not compiled.output.categorical
     else:
@@ -248,6 +252,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
             d_mlp=o.d_mlp or 4 * o.d_model, d_vocab=len(vocab) + 1, n_ctx=max_len + 1,
             d_out=len(outputs), causal=causal, normalization="LN", attn_scale=True, biases=True,
         )
+        check_training_memory(cfg, o.batch, 4)
         module = new_module(cfg, o.seed)
         numeric = False
     if o.no_pos:
@@ -338,10 +343,12 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     best = (val_acc, 0, start_state if o.keep == "best" else None)
     step = 0
     bar = _Bar(o.steps, progress)
+    clock = StepClock(o.steps, o.time_limit, say=bar.say if progress else None)
     with bar:
         # Early stopping (only when asked) waits for the first check, so a compiled start
         # is fine-tuned too.
-        while step < o.steps and not (o.early_stop and step >= o.eval_every and val_acc >= o.target):
+        while (step < o.steps and not (o.early_stop and step >= o.eval_every and val_acc >= o.target)
+               and not clock.out_of_time()):
             step += 1
             # A batch of mixed lengths, run one length at a time: batches of a single length
             # pull the weights towards that length's solution in turn.
@@ -367,6 +374,7 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
                     best = (val_acc, step, _snapshot(module))
             history.append(entry)
             bar.update(step, entry["loss"], val_acc)
+            clock.tick(step)
     kept_step, kept_val = step, val_acc
     if o.keep == "best" and best[0] > val_acc:
         kept_val, kept_step = best[0], best[1]
@@ -374,11 +382,12 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     acc, tok = evaluate(model, setup.held_out)
     seconds = time.perf_counter() - start
     model.info.update(noise=o.noise, learn=o.learn, steps=step, accuracy=acc, token_accuracy=tok, initial_accuracy=init_acc,
-                      distribution=setup.distribution, kept=o.keep, kept_step=kept_step)
+                      distribution=setup.distribution, kept=o.keep, kept_step=kept_step,
+                      time_limited=clock.out_of_time() and step < o.steps)
     return TrainResult(model, acc, tok, init_acc, init_tok, step, seconds, history, kept=o.keep,
                        kept_step=kept_step, kept_validation=kept_val,
                        weight_change=weight_change(start_state, module),
-                       heads=_head_similarity(setup), start_state=start_state)
+                       heads=_head_similarity(setup))
 
 
 def weight_change(before: dict[str, Any], module: Any) -> dict[str, float | None]:
@@ -433,6 +442,15 @@ class _Bar:
             self.progress.__enter__()
             self.task = self.progress.add_task("train", total=self.total, loss=float("nan"), acc=0.0)
         return self
+
+    def say(self, text: str) -> None:
+        """A line above the bar (on stderr when there is no bar)."""
+        if self.show:
+            self.progress.console.print(text, highlight=False)
+        else:
+            import sys
+
+            print(text, file=sys.stderr)
 
     def update(self, step: int, loss: float, acc: float) -> None:
         if self.show:
