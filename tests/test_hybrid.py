@@ -198,3 +198,22 @@ def test_cli_report_after_fine_tuning_names_heads_by_their_sop(tmp_path, capsys)
                  "--out", str(tmp_path / "n.safetensors")]) != 0
     assert "--init compiled" in capsys.readouterr().err
     assert not (tmp_path / "n.safetensors").exists()
+
+
+# -- 4. SIIT (needs the interchange interventions of rasp.analysis, issue 20) ------------------
+
+def test_siit_aligns_compiled_heads_and_raises_iia_on_reverse():
+    pytest.importorskip("rasp.analysis.patching")
+    from rasp.train.siit import align, siit_fit
+
+    sop = rasp.load("programs/reverse.rasp").sop()
+    options = TrainOptions(steps=120, batch=32, d_model=32, held_out=100, train_size=500, seed=0)
+    setup = prepare(sop, list("abc"), 4, False, options)
+    alignment = align(setup.compiled, setup.model.module, ["opp_index", "reverse", "length"])
+    assert "reverse" in alignment.aligned and alignment.aligned["reverse"].hook.endswith("attn.hook_z")
+    result = siit_fit(setup, sop, False, eval_pairs=60)
+    assert set(result.iia_after) == set(alignment.aligned)
+    assert result.iia_after["reverse"] > result.iia_before["reverse"]
+    assert result.accuracy_after > result.accuracy_before
+    with pytest.raises(RaspInputError, match="random weights"):
+        siit_fit(prepare(sop, list("abc"), 4, False, TrainOptions(init="compiled", steps=1)), sop, False)
