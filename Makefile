@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 lint clean
+.PHONY: setup test demo bench bench-scale table1 siit lint clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
 
 # Long (minutes per program): compile + verify time, memory and size against max_len.
+# SIIT on Table 1 tasks (needs rasp.analysis): make siit SIIT_ARGS="--steps 400 --tasks reverse,hist"
+siit: $(STAMP)
+	$(PY) bench/siit.py $(SIIT_ARGS)
+
 bench-scale: $(STAMP)
 	$(PY) bench/bench_scale.py --plot bench-scale.png
 
