@@ -57,11 +57,11 @@ TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
 
-# Long (minutes per program): compile + verify time, memory and size against max_len.
 # SIIT on Table 1 tasks (needs rasp.analysis): make siit SIIT_ARGS="--steps 400 --tasks reverse,hist"
 siit: $(STAMP)
 	$(PY) bench/siit.py $(SIIT_ARGS)
 
+# Long (minutes per program): compile + verify time, memory and size against max_len.
 bench-scale: $(STAMP)
 	$(PY) bench/bench_scale.py --plot bench-scale.png
 
