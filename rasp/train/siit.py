@@ -123,6 +123,8 @@ def siit_fit(setup: Any, sop: SOp, causal: bool, eval_pairs: int = 200, progress
     if setup.compiled is None:
         raise RaspInputError("--siit aligns the program's s-ops with the compiled model's heads and MLPs: "
                              "it needs a program the compiler takes")
+    if setup.distribution == "corpus":
+        raise RaspInputError("--siit samples its (base, source) pairs from --vocab and --max-len: drop --corpus")
     if o.init != "random" or not setup.model.bos:
         raise RaspInputError("--siit trains from random weights with BOS (drop --init compiled and --no-bos)")
     model, module = setup.model, setup.model.module
