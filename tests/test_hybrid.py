@@ -217,3 +217,17 @@ def test_siit_aligns_compiled_heads_and_raises_iia_on_reverse():
     assert result.accuracy_after > result.accuracy_before
     with pytest.raises(RaspInputError, match="random weights"):
         siit_fit(prepare(sop, list("abc"), 4, False, TrainOptions(init="compiled", steps=1)), sop, False)
+
+
+def test_cli_siit_reports_iia_before_and_after(tmp_path, capsys):
+    pytest.importorskip("rasp.analysis.patching")
+    assert main(["train", "programs/reverse.rasp", "--vocab", "abc", "--max-len", "3", "--siit", "--steps", "5",
+                 "--batch", "16", "--d-model", "16", "--out", str(tmp_path / "s.safetensors"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["siit"] and summary["steps"] == 5
+    assert set(summary["iia"]) == set(summary["iia_before"]) and "reverse" in summary["iia"]
+    assert (tmp_path / "s.safetensors").exists()
+    capsys.readouterr()
+    assert main(["train", "programs/reverse.rasp", "--vocab", "abc", "--max-len", "3", "--siit", "--init",
+                 "compiled", "--out", str(tmp_path / "t.safetensors")]) != 0
+    assert "random weights" in capsys.readouterr().err
