@@ -231,3 +231,13 @@ def test_cli_siit_reports_iia_before_and_after(tmp_path, capsys):
     assert main(["train", "programs/reverse.rasp", "--vocab", "abc", "--max-len", "3", "--siit", "--init",
                  "compiled", "--out", str(tmp_path / "t.safetensors")]) != 0
     assert "random weights" in capsys.readouterr().err
+
+
+def test_noise_before_lexicon_learning_does_not_widen_the_word_dimensions():
+    setup = half_setup(steps=5, learn="lexicon", learn_words=["fine"], noise=0.05)
+    exact = setup.compiled.module.W_E.detach()[1:]
+    word_dims = exact.max(dim=0).values != exact.min(dim=0).values
+    before = setup.model.module.W_E.detach().clone()
+    fit(setup, progress=False)
+    moved = (setup.model.module.W_E.detach() - before) != 0
+    assert moved.any() and not moved[:, ~word_dims].any()

@@ -59,20 +59,22 @@ def embedding_rows(vocab: Sequence[Any], words: Sequence[str] | None) -> list[in
     return [index[w] for w in words if w in index]
 
 
-def freeze_all_but_rows(module: Any, rows: Sequence[int]) -> Any:
+def freeze_all_but_rows(module: Any, rows: Sequence[int], compiled_w_e: Any = None) -> Any:
     """Freeze every parameter except the token embedding, and of that learn only `rows`
     and, in them, only the word dimensions: the residual dimensions in which the compiled
     token rows differ (the token features, or the token one-hot). The other dimensions
     belong to s-ops computed later (the output among them): a row free to write there
     would answer for the program instead of saying what the word is. Gradients outside
-    are masked, so everything else keeps its compiled value exactly. Returns W_E."""
+    are masked, so everything else keeps its compiled value exactly. The word dimensions
+    are read off `compiled_w_e` (the exact embedding; default: the module's own), so noise
+    added before does not make every dimension look like a word dimension. Returns W_E."""
     import torch
 
     for p in module.parameters():
         p.requires_grad_(False)
     w_e = module.W_E
     w_e.requires_grad_(True)
-    tokens = w_e.detach()[1:]
+    tokens = (w_e if compiled_w_e is None else compiled_w_e).detach()[1:].to(w_e.device)
     word_dims = (tokens.max(dim=0).values != tokens.min(dim=0).values).to(w_e.dtype)
     mask = torch.zeros(w_e.shape[0], 1, dtype=w_e.dtype, device=w_e.device)
     mask[list(rows)] = 1.0

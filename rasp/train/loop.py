@@ -193,7 +193,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     learned_rows = None
     if o.learn == "lexicon":
         learned_rows = embedding_rows(vocab, o.learn_words)
-        freeze_all_but_rows(model.module, learned_rows)
+        freeze_all_but_rows(model.module, learned_rows, compiled.module.W_E)
     reference = causal_reference(sop) if causal else sop
     rng = np.random.default_rng(o.seed)
     distribution = "corpus" if corpus else D.resolve_distribution(o.data, vocab)
