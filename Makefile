@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 siit lint clean
+.PHONY: setup test demo bench bench-scale table1 siit lint clean vader
 
 setup: $(STAMP)
 
@@ -70,3 +70,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# VADER on its rated data: vaderSentiment 3.3.2, the interpreter and the compiled model
+# (VADER_ARGS="--no-compiled" leaves the compiled model out).
+VADER_ARGS ?=
+vader: $(STAMP)
+	$(PY) -m pip install -q vadersentiment==3.3.2
+	$(PY) bench/vader.py $(VADER_ARGS)

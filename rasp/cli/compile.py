@@ -17,10 +17,12 @@ from .args import (
     add_input_args,
     add_out_arg,
     add_program_args,
+    add_tokenizer_arg,
     load_program,
     non_negative_int,
     parse_vocab,
     read_input,
+    tokenizer_of,
 )
 
 
@@ -49,6 +51,7 @@ def register(subparsers: Any) -> None:
 
 def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
     add_program_args(p, what)
+    add_tokenizer_arg(p, "the tokenizer that splits the model's text inputs (recorded in the model file)")
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
@@ -93,6 +96,7 @@ def _compile(args: argparse.Namespace):
     options = dict(
         causal=args.causal, output=args.sop, device=device, reuse=args.reuse, no_pos=args.no_pos,
         dtype=args.dtype, max_params=None if args.allow_large else args.max_params,
+        tokenizer=tokenizer_of(args),
     )
     if args.json:
         return compile_program(prog, vocab, args.max_len, **options)
@@ -239,7 +243,7 @@ def cmd_show_model(args: argparse.Namespace) -> int:
 
     check_output(args.out, args.force, [args.model])
     model = load_any(args.model)
-    raw = read_input(args)
+    raw = read_input(args, getattr(model, "tokenizer", None))
     path = show_model(model, raw, args.out, args.force)
     print(f"wrote {path}")
     return 0

@@ -61,6 +61,9 @@ class CompiledModel:
     components: list[dict[str, Any]] = field(default_factory=list)
     # the user's program, which verification runs (on each prefix for a causal model); None: `program`
     reference: SOp | None = None
+    # the registered tokenizer (rasp.text) that splits a text input, saved with the model;
+    # None: a string is one token per character, as for the interpreter
+    tokenizer: str | None = None
 
     # -- running -----------------------------------------------------------------------------
 
@@ -72,9 +75,17 @@ class CompiledModel:
         self.module.to(device)
         return self
 
+    def tokens(self, raw: Input) -> Input:
+        """The tokens of an input: a text split by the model's tokenizer, when it has one."""
+        if self.tokenizer is not None and isinstance(raw, str):
+            from ..text import tokenize
+
+            return tokenize(raw, self.tokenizer)
+        return raw
+
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        return encode_ids(self.vocab, self.max_len, list(inputs), self.device)
+        return encode_ids(self.vocab, self.max_len, [self.tokens(raw) for raw in inputs], self.device)
 
     def __call__(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -91,7 +102,7 @@ class CompiledModel:
             n = out.shape[1]
             return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
 
-        return run_grouped(list(inputs), batch_size, decode)
+        return run_grouped([self.tokens(raw) for raw in inputs], batch_size, decode)
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
@@ -159,6 +170,8 @@ class CompiledModel:
             "alive_until": self.alive_until,
             "components": self.components,
         }
+        if self.tokenizer is not None:
+            meta["tokenizer"] = self.tokenizer
         return save_checkpoint(path, self.module.state_dict(), meta, force=force)
 
     def to_transformer_lens(self) -> Any:
@@ -198,7 +211,7 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         return CompiledModel(
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
-            components=meta.get("components", []),
+            components=meta.get("components", []), tokenizer=meta.get("tokenizer"),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -242,6 +255,7 @@ def compile_program(
     dtype: str = "float64",
     max_params: int | None = DEFAULT_MAX_PARAMS,
     on_phase: Callable[[str], None] | None = None,
+    tokenizer: str | None = None,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
@@ -253,7 +267,8 @@ def compile_program(
     `no_pos` (needs `causal`) positions come from the causal mask and the position
     embedding is zero (see `nopos.py`). Models estimated above `max_params`
     parameters are refused before any weight is allocated (None: no limit).
-    `on_phase` is told each stage's name.
+    `on_phase` is told each stage's name. `tokenizer` names the registered tokenizer
+    (rasp.text) that splits the model's text inputs; the model file records it.
     """
     import torch
 
@@ -263,6 +278,10 @@ def compile_program(
     phase = on_phase or (lambda name: None)
     if dtype not in DTYPES:
         raise RaspCompileError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPES)}")
+    if tokenizer is not None:
+        from ..text import get_tokenizer
+
+        get_tokenizer(tokenizer)  # an unknown name fails before any work
     sop = program if isinstance(program, SOp) else program.sop(output)
     reference = sop
     if no_pos:
@@ -329,6 +348,7 @@ def compile_program(
         labels=layout.labels(),
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),
+        tokenizer=tokenizer,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model
@@ -361,8 +381,22 @@ def components(allocation: Allocation, names: dict[Space, str]) -> list[dict[str
 
 def split_vocab(text: str) -> list[str]:
     """The vocabulary convention of the API and the CLI: `a,b,c` is three tokens; text
-    without commas is one token per character."""
-    return text.split(",") if "," in text else list(text)
+    without commas is one token per character. A backslash makes the next character plain
+    text: `a\\,b,c` is the two tokens `a,b` and `c`, `\\\\` is a backslash (with a
+    backslash the text is always comma-separated)."""
+    if "\\" not in text:
+        return text.split(",") if "," in text else list(text)
+    tokens, current, chars = [], [], iter(text)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, "\\"))  # a trailing backslash stands for itself
+        elif ch == ",":
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    tokens.append("".join(current))
+    return tokens
 
 
 def _vocab(vocab: Iterable[Any]) -> list[Any]:

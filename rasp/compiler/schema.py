@@ -198,6 +198,7 @@ COMPILED = {
     "labels": Field(list_of(text), required=False),
     "alive_until": Field(mapping(integer(0)), required=False),
     "components": Field(list_of(record(COMPONENT)), required=False),
+    "tokenizer": Field(optional(text), required=False),  # a rasp.text tokenizer's name
 }
 
 TRAINED = {

@@ -59,11 +59,13 @@ class Program:
     def output(self) -> SOp:
         return self.sop()
 
-    def __call__(self, raw: Input, output: str | None = None) -> list[Any]:
-        return evaluate(self.sop(output), raw)
+    def __call__(self, raw: Input, output: str | None = None, tokenizer: str | None = None) -> list[Any]:
+        """The output (or s-op `output`) on one input; `tokenizer` (a registered name, e.g.
+        "words" or "vader") splits a text input first."""
+        return evaluate(self.sop(output), _split(raw, tokenizer))
 
-    def batch(self, inputs: Iterable[Input], output: str | None = None) -> list[list[Any]]:
-        return evaluate_batch(self.sop(output), inputs)
+    def batch(self, inputs: Iterable[Input], output: str | None = None, tokenizer: str | None = None) -> list[list[Any]]:
+        return evaluate_batch(self.sop(output), [_split(raw, tokenizer) for raw in inputs])
 
     @property
     def lexicon(self):
@@ -103,6 +105,14 @@ class Program:
     def __repr__(self) -> str:
         out = self._default_output or "-"
         return f"<rasp.Program {self.source_name or ''} output={out} names={len(self.defined)}>"
+
+
+def _split(raw: Input, tokenizer: str | None) -> Input:
+    if tokenizer is None or not isinstance(raw, str):
+        return raw
+    from ..text import tokenize
+
+    return tokenize(raw, tokenizer)
 
 
 def load(path: str | Path, stdlib: bool = True) -> Program:
