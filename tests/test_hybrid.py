@@ -241,3 +241,30 @@ def test_noise_before_lexicon_learning_does_not_widen_the_word_dimensions():
     fit(setup, progress=False)
     moved = (setup.model.module.W_E.detach() - before) != 0
     assert moved.any() and not moved[:, ~word_dims].any()
+
+
+def test_cli_reads_a_raw_text_corpus_the_way_rasp_eval_does(tmp_path, capsys):
+    # VADER's rated data sets' layout: id<TAB>rating<TAB>raw text (double spaces too), one rating per text
+    prog = tmp_path / "half.rasp"
+    prog.write_text(HALF)
+    full = rasp.from_source(FULL)
+    rng = random.Random(1)
+    lines = []
+    for i in range(300):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(1, MAX_LEN))]
+        lines.append(f"{i}\t{number_text(full(words)[-1])}\t{'  '.join(words) if i % 7 == 0 else ' '.join(words)}")
+    data = tmp_path / "rated.txt"
+    data.write_text("\n".join(lines) + "\n")
+    words = tmp_path / "words.txt"
+    words.write_text("fine\npoor\n")
+    out = tmp_path / "lexicon.tsv"
+    code = main(["train", str(prog), "--corpus", str(data), "--columns", "3,2", "--tokenizer", "words",
+                 "--init", "compiled", "--learn", "lexicon", "--learn-words", str(words), "--steps", "150",
+                 "--batch", "32", "--propose", str(out), "--out", str(tmp_path / "m.safetensors"), "--json"])
+    assert code == 0, capsys.readouterr().err
+    values = {w: float(v) for w, v in (line.split("\t") for line in out.read_text().splitlines())}
+    assert values == pytest.approx({"fine": 1.0, "poor": -1.0}, abs=0.1)
+    capsys.readouterr()
+    assert main(["train", str(prog), "--vocab", "a,b", "--max-len", "2", "--tokenizer", "words",
+                 "--out", str(tmp_path / "n.safetensors")]) != 0
+    assert "give --corpus" in capsys.readouterr().err

@@ -10,7 +10,8 @@ from typing import Any
 
 from ..errors import RaspInputError
 from ..files import check_output
-from .args import add_out_arg, add_program_args, add_sop_arg, parse_vocab
+from .args import add_out_arg, add_program_args, add_sop_arg, add_tokenizer_arg, parse_vocab
+from .eval import _columns as corpus_columns
 
 TRAIN_HELP = """\
 Train a transformer of the compiled model's shape (pre-LayerNorm, learned positional
@@ -85,6 +86,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--corpus", metavar="FILE.tsv",
                    help="train on a corpus of `input<TAB>expected` lines (word tokens; the `rasp eval` "
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
+    p.add_argument("--columns", type=corpus_columns, metavar="IN,EXPECTED",
+                   help="with --corpus: the TAB-separated fields (1-based) holding the input and the label, "
+                   "as in `rasp eval` (default: the only two)")
+    add_tokenizer_arg(p, "with --corpus: split the input column (raw text) with this tokenizer, as `rasp eval` does")
     p.add_argument("--early-stop", action="store_true",
                    help="stop once validation accuracy (checked every 50 steps) reaches --target")
     p.add_argument("--time-limit", type=float, metavar="MINUTES",
@@ -121,7 +126,7 @@ def register(subparsers: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import rasp
 
-    from ..eval import corpus_vocab, read_corpus
+    from ..eval import Layout, corpus_vocab, read_corpus
     from ..train.data import corpus_rows
     from ..train.lexicon import lexicon_sop, read_words
     from ..train.loop import TrainOptions, fit, prepare
@@ -135,7 +140,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise RaspInputError("--propose reads changes against the compiled weights: it needs --init compiled")
     proposal = check_output(args.propose, args.force, inputs) if args.propose else None
     learn_words = read_words(args.learn_words) if args.learn_words else None
-    examples = read_corpus(args.corpus) if args.corpus else None
+    if (args.columns or args.tokenizer) and not args.corpus:
+        raise RaspInputError("--columns and --tokenizer say how to read --corpus: give --corpus")
+    layout = Layout(args.columns, args.tokenizer)
+    examples = read_corpus(args.corpus, layout=layout) if args.corpus else None
     if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
     corpus = corpus_rows(examples, args.corpus) if examples else None
