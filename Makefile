@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 siit lint clean vader
+.PHONY: setup test demo bench bench-scale table1 siit hypothesis lint clean vader
 
 setup: $(STAMP)
 
@@ -60,6 +60,12 @@ table1: $(STAMP)
 # SIIT on Table 1 tasks (needs rasp.analysis): make siit SIIT_ARGS="--steps 400 --tasks reverse,hist"
 siit: $(STAMP)
 	$(PY) bench/siit.py $(SIIT_ARGS)
+
+# Is the trained model running the program? Probes and interchange interventions for the
+# Table 1 tasks and the previous-token story (README); writes docs/hypothesis/.
+HYPOTHESIS_ARGS ?=
+hypothesis: $(STAMP)
+	$(PY) bench/hypothesis.py --out-dir docs/hypothesis $(HYPOTHESIS_ARGS)
 
 # Long (minutes per program): compile + verify time, memory and size against max_len.
 bench-scale: $(STAMP)

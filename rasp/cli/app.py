@@ -125,12 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_repl)
 
     # Each command group registers its subcommands; a new group adds its module here.
+    from . import analysis as analysis_commands
     from . import compile as compile_commands
     from . import eval as eval_commands
     from . import train as train_commands
     from . import view as view_commands
 
-    for group in (compile_commands, view_commands, eval_commands, train_commands):
+    for group in (compile_commands, view_commands, eval_commands, train_commands, analysis_commands):
         group.register(sub)
     return parser
 

@@ -106,8 +106,9 @@ class CompiledModel:
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
-        `blocks.{i}.attn.hook_pattern`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post`)
-        and the raw `output`."""
+        `blocks.{i}.attn.hook_q/k/v/z/pattern`, `blocks.{i}.hook_attn_out`, `blocks.{i}.hook_resid_mid`,
+        `blocks.{i}.mlp.hook_pre/post`, `blocks.{i}.hook_mlp_out`, `blocks.{i}.hook_resid_post`;
+        see `model.Transformer.forward`) and the raw `output`."""
         return run_with_cache(self.module, self.encode([raw]))
 
     def read(self, cache: dict[str, Any], name: str, snapshot: str | None = None) -> list[Any]:

@@ -8,7 +8,7 @@ boolean array. Element-wise maps run once per *distinct* input combination
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -153,14 +153,33 @@ def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
     return np.array(token_lists, dtype=dtype)
 
 
-def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[Any]]) -> dict[int, np.ndarray]:
-    """Run `order` (a topological order) on a batch of equal-length inputs."""
+def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[Any]],
+                    patch: dict[int, Callable[[np.ndarray], np.ndarray]] | None = None) -> dict[int, np.ndarray]:
+    """Run `order` (a topological order) on a batch of equal-length inputs. `patch` maps a
+    node id to a function that replaces the node's value before later nodes read it (an
+    intervention, see `rasp.ir.intervene`)."""
     raw = token_array(token_lists)
     batch, n = raw.shape
     values: dict[int, np.ndarray] = {}
     for expr in order:
         values[expr.id] = _evaluate_node(expr, values, raw, batch, n)
+        if patch and expr.id in patch:
+            values[expr.id] = patch[expr.id](values[expr.id])
     return values
+
+
+def values_array(values: Sequence[Any], expr: RASPExpr, shape: tuple[int, ...]) -> np.ndarray:
+    """Python values (row after row of `shape`) as the array an s-op holds, by the
+    interpreter's dtype rules: ints stay int64, a mix of number types keeps each value's
+    type. Rows of different types (strings in one, numbers in another) raise RowsDiffer."""
+    values = list(values)
+    width = shape[-1] if shape else 1
+    row_kinds = [frozenset(_kind_of(v) for v in values[i : i + width]) for i in range(0, len(values), width)]
+    if len({k <= NUMBER_KINDS for k in row_kinds}) > 1 or len({k for k in row_kinds if not k <= NUMBER_KINDS}) > 1:
+        raise RowsDiffer
+    dtype = _dtype_for(values, expr)
+    flat = mixed_numbers([values])[0] if dtype is object else np.array(values, dtype=dtype)
+    return flat.reshape(shape)
 
 
 def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarray, batch: int, n: int) -> np.ndarray:

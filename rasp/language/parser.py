@@ -249,21 +249,16 @@ class _ToAst(Transformer):
     def ternary(self, meta, children):
         then, cond, otherwise = children
         node = ast.Ternary(self._p(meta), then, cond, otherwise)
-        if isinstance(otherwise, ast.Ternary) and self._follows_else(otherwise.pos):
+        # An unbracketed chain starts where its first branch does; a bracketed one after "(".
+        if isinstance(then, ast.Ternary) and then.pos == node.pos:
             self.warnings.append(RaspWarning(
-                "unbracketed chain of 'if ... else': rasp reads 'a if c1 else b if c2 else d' as "
-                "'a if c1 else (b if c2 else d)' (as Python does), but the reference interpreter "
-                "reads it as '(a if c1 else b) if c2 else d'",
+                "unbracketed chain of 'if ... else': 'a if c1 else b if c2 else d' is read as "
+                "'(a if c1 else b) if c2 else d', as the reference interpreter reads it (Python "
+                "would read 'a if c1 else (b if c2 else d)')",
                 pos=node.pos,
                 hint="add brackets to say which one you mean",
             ))
         return node
-
-    def _follows_else(self, pos: SourcePos) -> bool:
-        """Whether the text just before `pos` is the keyword `else` (not a bracket)."""
-        first = max(0, pos.line - 4)  # `else` and the next branch are rarely further apart
-        before = "\n".join(self.lines[first : pos.line - 1] + [self.lines[pos.line - 1][: pos.column - 1]])
-        return re.search(r"\belse\s*$", before) is not None
 
     def binop(self, meta, children):
         left, op, right = children

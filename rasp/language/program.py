@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,26 @@ class Program:
 
     def batch(self, inputs: Iterable[Input], output: str | None = None, tokenizer: str | None = None) -> list[list[Any]]:
         return evaluate_batch(self.sop(output), [_split(raw, tokenizer) for raw in inputs])
+
+    def intervene(self, base: Input, source: Input, name: str, positions: Sequence[tuple[int, int]] | None = None,
+                  output: str | None = None) -> list[Any]:
+        """The output on `base` had s-op `name` held its values on `source` (an interchange
+        intervention): at every position (base and source of one length), or at the
+        (base position, source position) pairs of `positions`. Everything computed from
+        `name` is recomputed; the rest keeps its value on `base`."""
+        return self.intervene_batch([base], [source], name, None if positions is None else [positions], output)[0]
+
+    def intervene_batch(self, bases: Sequence[Input], sources: Sequence[Input], name: str,
+                        positions: Sequence[Sequence[tuple[int, int]] | None] | None = None,
+                        output: str | None = None, skip_errors: bool = False) -> list[list[Any] | None]:
+        """`intervene` on many (base, source) pairs at once; with `skip_errors`, None for a
+        pair whose intervened program fails."""
+        from ..ir.intervene import find_sop, intervene_batch
+
+        out = self.sop(output)
+        value = self.env.lookup(name) if self.env.has(name) else None
+        variable = value if isinstance(value, SOp) else find_sop(out, name)
+        return intervene_batch(out, variable, bases, sources, positions, skip_errors)
 
     @property
     def lexicon(self):
