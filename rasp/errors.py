@@ -44,15 +44,29 @@ class RaspError(Exception):
         head = f"{self.pos}: " if self.pos else ""
         lines = [f"{head}{self.kind}: {self.message}"]
         if self.pos and self.pos.source_line is not None:
-            text = self.pos.source_line.rstrip("\n").expandtabs(1)
+            text, caret = _window(self.pos.source_line.rstrip("\n").expandtabs(1), max(self.pos.column - 1, 0))
             lines.append(f"    {text}")
-            lines.append("    " + " " * max(self.pos.column - 1, 0) + "^")
+            lines.append("    " + " " * caret + "^")
         if self.hint:
             lines.append(f"  hint: {self.hint}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.format()
+
+
+QUOTE_WIDTH = 120  # characters of a long source line an error shows, around the column
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """The part of a source line an error quotes, and the caret's column in it: all of a
+    short line; of a long one (a million brackets) a window around the column."""
+    if len(text) <= QUOTE_WIDTH:
+        return text, column
+    start = max(0, min(column - QUOTE_WIDTH // 2, len(text) - QUOTE_WIDTH))
+    head = "..." if start > 0 else ""
+    tail = "..." if start + QUOTE_WIDTH < len(text) else ""
+    return head + text[start : start + QUOTE_WIDTH] + tail, column - start + len(head)
 
 
 class RaspWarning(RaspError):
@@ -75,6 +89,11 @@ class RaspTypeError(RaspError):
 
 class RaspValueError(RaspError):
     kind = "value error"
+
+
+class RaspBudgetError(RaspValueError):
+    """Too much work (a statement's or a map's step budget): never a sign that a value is
+    unreachable, so code that skips values whose computation fails re-raises it."""
 
 
 class RaspArgumentError(RaspError):

@@ -77,7 +77,7 @@ def read_text(path: str | os.PathLike[str], what: str = "file", max_bytes: int |
     if b"\0" in data:
         raise RaspLoadError(f"{what} {path} is a binary file, not text")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte-order mark first is the encoding's mark, not text
     except UnicodeDecodeError as e:
         raise RaspLoadError(f"{what} {path} is not UTF-8 text (byte {e.start})") from None
 

@@ -9,13 +9,21 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import RaspError, RaspInputError, RaspValueError, missing_package
-from .args import add_input_args, add_out_arg, add_sop_arg, load_program, parse_vocab, read_input
+from .args import (
+    add_input_args,
+    add_out_arg,
+    add_sop_arg,
+    attach_dash_values,
+    load_program,
+    parse_vocab,
+    read_input,
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from ..view.display import format_selector, format_sequence
 
-    prog = load_program(args.file)
+    prog = load_program(args.file, draw_files=args.draw)
     raw = read_input(args)
     name = args.sop or prog.output_name
     values = prog(raw, name)
@@ -70,6 +78,9 @@ def cmd_draw(args: argparse.Namespace) -> int:
     if (args.vocab is None) != (args.max_len is None):
         raise RaspInputError("give --vocab and --max-len together (to show the compiled model's heads)")
     if args.vocab is not None:
+        from ..compiler.estimate import check_max_len
+
+        check_max_len(args.max_len)  # the compile guard: the heads come from planning the model
         compile_for = {"vocab": parse_vocab(args.vocab), "max_len": args.max_len}
     prog = load_program(args.file)
     raw = read_input(args)
@@ -100,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_args(p)
     add_sop_arg(p, "print")
     p.add_argument("--json", action="store_true", help='print one JSON object {"output": [...], "name": ...}')
+    p.add_argument("--draw", action="store_true",
+                   help="let draw(...) statements in the program write their pictures (NAME.svg); without it they write nothing")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="parse .rasp files and report syntax errors without running")
@@ -162,7 +175,7 @@ def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_dash_values(sys.argv[1:] if argv is None else list(argv)))
     if not getattr(args, "func", None):
         return run_guarded(cmd_repl, args)
     return run_guarded(args.func, args)

@@ -18,11 +18,11 @@ from typing import Any
 from ..errors import RaspInputError
 
 
-def load_program(path: str) -> Any:
+def load_program(path: str, draw_files: bool = False) -> Any:
     """The program in `path` (after the stdlib); its warnings go to stderr."""
     from ..language.program import load
 
-    prog = load(path)
+    prog = load(path, draw_files=draw_files)
     for w in prog.warnings:
         print(w.format(), file=sys.stderr)
     return prog
@@ -59,13 +59,7 @@ def read_input(args: argparse.Namespace, default_tokenizer: str | None = None) -
     if args.input_json is not None and args.input is not None:
         raise RaspInputError("give either --input or --input-json, not both")
     if args.input_json is not None:
-        try:
-            value = json.loads(args.input_json)
-        except json.JSONDecodeError as e:
-            raise RaspInputError(f"--input-json is not valid JSON: {e.msg} (column {e.colno})") from None
-        if not isinstance(value, (list, str)):
-            raise RaspInputError("--input-json must be a JSON list of tokens or a string")
-        return value
+        return json_input(args.input_json, "--input-json")
     if args.input is None:
         raise RaspInputError("no input given: use --input TEXT or --input-json '[...]'")
     name = tokenizer_of(args, default_tokenizer)
@@ -76,9 +70,39 @@ def read_input(args: argparse.Namespace, default_tokenizer: str | None = None) -
     return tokenize(args.input, name)
 
 
+def json_input(text: str, what: str) -> Any:
+    """An input given as JSON text: a list of tokens (or a string). Numbers are checked as
+    they are read, so an integer of 5,000 digits or a list nested 30,000 deep is a clean
+    error, not Python's digit limit or its recursion limit."""
+    try:
+        value = json.loads(text, parse_int=_json_int)
+    except json.JSONDecodeError as e:
+        raise RaspInputError(f"{what} is not valid JSON: {e.msg} (column {e.colno})") from None
+    except RecursionError:
+        raise RaspInputError(f"{what} is nested too deeply; give a flat list of tokens") from None
+    if not isinstance(value, (list, str)):
+        raise RaspInputError(f"{what} must be a JSON list of tokens or a string")
+    return value
+
+
+def _json_int(digits: str) -> int:
+    """A JSON integer; one of more than 20 digits cannot fit the 64 bits tokens have."""
+    if len(digits.lstrip("-")) > 20:
+        raise RaspInputError(f"the token {digits[:12]}... ({len(digits):,} digits) is too large: "
+                             "integer tokens must fit in 64 bits")
+    return int(digits)
+
+
 def add_sop_arg(p: argparse.ArgumentParser, what: str = "use") -> None:
-    p.add_argument("--sop", "--output", "-n", dest="sop", metavar="NAME",
+    p.add_argument("--sop", "--output", "-n", dest="sop", metavar="NAME", type=sop_name,
                    help=f"the s-op to {what} (default: the last one the file assigns)")
+
+
+def sop_name(text: str) -> str:
+    """An argparse type: a name, not empty (an empty --sop must not mean "the default")."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("give the name of an s-op (it is empty)")
+    return text
 
 
 def parse_vocab(text: str) -> list[str]:
@@ -93,20 +117,59 @@ def parse_vocab(text: str) -> list[str]:
 
 def non_negative_int(text: str) -> int:
     """An argparse type: a whole number >= 0 (budgets, counts)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
     return value
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # not digits, or more than Python's 4,300-digit limit
+        digits = text.strip().lstrip("+-").isdigit()
+        shown = text[:30] + ("..." if len(text) > 30 else "")
+        raise argparse.ArgumentTypeError(f"{shown!r} " + ("has too many digits" if digits else "is not a whole number")) from None
+
+
+def seed_int(text: str) -> int:
+    """An argparse type: a random seed, a whole number from 0 to 2**64 - 1 (what numpy and
+    torch both take)."""
+    value = non_negative_int(text)
+    if value >= 2**64:
+        raise argparse.ArgumentTypeError(f"{text} is too large for a seed; give 0 to 2**64 - 1")
+    return value
+
+
+# Flags whose value may start with '-' (a vocabulary of negative numbers, an input "-ab"):
+# argparse would read `--vocab -1,2` as two flags, so `attach_dash_values` joins them.
+DASH_VALUE_FLAGS = ("--vocab", "--input", "-i")
+
+
+def attach_dash_values(argv: list[str]) -> list[str]:
+    """`--vocab -1,2` as `--vocab=-1,2`, the form argparse reads. A value that looks like a
+    flag of its own (`--max-len`, `-o`) is left alone, so a missing value stays an error."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in DASH_VALUE_FLAGS and i + 1 < len(argv) and _dash_value(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
+def _dash_value(text: str) -> bool:
+    return text.startswith("-") and not text.startswith("--") and not (len(text) == 2 and text[1].isalpha())
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number >= 1 (lengths)."""
-    value = non_negative_int(text)
+    value = _whole_number(text)
     if value < 1:
-        raise argparse.ArgumentTypeError("give 1 or more")
+        raise argparse.ArgumentTypeError(f"{value} is not a length; give 1 or more")
     return value
 
 

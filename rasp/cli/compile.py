@@ -21,6 +21,7 @@ from .args import (
     load_program,
     non_negative_int,
     parse_vocab,
+    positive_int,
     read_input,
     tokenizer_of,
 )
@@ -63,7 +64,7 @@ def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
         help="weight and activation type; the model is checked to stay exact in it and verified in it",
     )
     p.add_argument(
-        "--max-params", type=int, default=DEFAULT_MAX_PARAMS, metavar="N",
+        "--max-params", type=positive_int, default=DEFAULT_MAX_PARAMS, metavar="N",
         help=f"refuse models estimated above N parameters, before building them (default {DEFAULT_MAX_PARAMS:,})",
     )
     p.add_argument("--allow-large", action="store_true", help="no limit on the model's size")

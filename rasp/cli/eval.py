@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from ..errors import RaspInputError
-from .args import add_sop_arg, add_tokenizer_arg
+from .args import add_sop_arg, add_tokenizer_arg, non_negative_int
 
 
 def register(subparsers: Any) -> None:
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
                    help="compile the program for the corpus's words and score the transformer")
     add_sop_arg(p, "score")
     p.add_argument("--json", action="store_true", help='last line: {"n": ..., "correct": ..., "accuracy": ...}')
-    p.add_argument("--show", type=int, default=20, metavar="K", help="list at most K failures (default 20)")
+    p.add_argument("--show", type=non_negative_int, default=20, metavar="K", help="list at most K failures (default 20)")
     p.set_defaults(func=cmd_eval)
 
 

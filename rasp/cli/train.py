@@ -10,7 +10,14 @@ from typing import Any
 
 from ..errors import RaspInputError
 from ..files import check_output
-from .args import add_out_arg, add_program_args, add_sop_arg, add_tokenizer_arg, parse_vocab
+from .args import (
+    add_out_arg,
+    add_program_args,
+    add_sop_arg,
+    add_tokenizer_arg,
+    parse_vocab,
+    seed_int,
+)
 from .eval import _columns as corpus_columns
 
 TRAIN_HELP = """\
@@ -75,7 +82,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-pos", action="store_true", help="no positional embeddings (needs --causal)")
     p.add_argument("--no-bos", dest="bos", action="store_false",
                    help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the data, the weights and the batches")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of the data, the weights and the batches (0 to 2**64 - 1)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where to train (auto: the GPU when torch sees one; the same seed gives the same "
                    "result on one device, not across devices)")
@@ -126,6 +134,7 @@ def register(subparsers: Any) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     import rasp
 
+    from ..compiler.compiled import require_sop
     from ..eval import Layout, corpus_vocab, read_corpus
     from ..train.data import corpus_rows
     from ..train.lexicon import lexicon_sop, read_words
@@ -157,7 +166,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         noise=args.noise, learn=args.learn, learn_words=learn_words,
     )
     prog = rasp.load(args.file)
-    sop = prog.sop(args.sop)
+    sop = require_sop(prog.sop(args.sop))
     setup = prepare(sop, vocab, max_len, args.causal, options, corpus)
     if args.siit:
         return _train_siit(args, setup, sop, out, curve)
@@ -261,6 +270,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from ..train.budget import check_compare
     from ..train.compare import match_heads, summarize
 
+    if args.out is not None and Path(args.out).suffix.lower() != ".png":
+        raise RaspInputError(f"compare -o writes a PNG picture: give a name ending in .png, not {args.out!r}")
     png = check_output(args.out, args.force, [args.file, args.model]) if args.out is not None else None
     if args.samples < 1:
         raise RaspInputError("--samples must be at least 1")
@@ -268,9 +279,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     no_pos = getattr(model, "no_pos", None)
     if no_pos is None:  # a compiled file: it has no positions exactly when W_pos is zero
         no_pos = model.causal and not bool(model.module.W_pos.detach().abs().sum())
-    sop_name = args.sop or getattr(model, "sop", None)
     prog = rasp.load(args.file)
+    sop_name = args.sop or prog.output_name  # the program given, never a name the model recorded
+    _check_same_task(model, args.model, sop_name, f"{args.file}'s " + ("--sop" if args.sop else "output"))
     compiled = compile_program(prog.sop(sop_name), model.vocab, model.max_len, causal=model.causal, no_pos=no_pos)
+    _check_same_outputs(model, compiled, args.model, sop_name, args.file)
     check_compare(args.samples, [model, compiled], say=lambda text: print(text, file=sys.stderr))
     rng = np.random.default_rng(0)
     dist = D.resolve_distribution("auto", model.vocab)
@@ -291,6 +304,38 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"best {summary['best_similarity']:.3f}, mean {summary['mean_similarity']:.3f} "
               f"over {len(inputs)} inputs" + (f"; wrote {png}" if png else ""))
     return 0
+
+
+def _check_same_task(model: Any, model_file: str, sop_name: str, which: str) -> None:
+    """A model records the s-op it computes: comparing it with another s-op's heads would
+    report heads of the wrong program as if they were this one's."""
+    made_for = getattr(model, "sop", None) or getattr(getattr(model, "output", None), "name", None)
+    if made_for is not None and made_for != sop_name:
+        raise RaspInputError(
+            f"{model_file} was made for the s-op '{made_for}', not for '{sop_name}' ({which}): "
+            "it was trained for another program, so its heads cannot be compared with this one's",
+            hint=f"compare it with the program it was trained on (or pass --sop {made_for} if this file "
+            "defines that same s-op)",
+        )
+
+
+def _check_same_outputs(model: Any, compiled: Any, model_file: str, sop_name: str, program_file: str) -> None:
+    """Same name, other program: a trained model's output units are the values its
+    program's output could take, so a program whose output takes other values is another."""
+    outputs = getattr(model, "outputs", None)  # a trained model's output units
+    if outputs is None and hasattr(model, "output"):  # a compiled model's output space
+        outputs = model.output.values
+    if outputs is None or getattr(model, "numeric_output", False):
+        return
+
+    def typed(values: Any) -> set:
+        return {(type(v).__name__, v) for v in values}
+
+    if typed(outputs) != typed(compiled.output.values):
+        raise RaspInputError(
+            f"{model_file} was trained for another program: its '{sop_name}' takes other values "
+            f"than {program_file}'s",
+        )
 
 
 def _device(choice: str) -> str:

@@ -48,10 +48,11 @@ class Subject:
 
         self.path = args.file
         self.source: str | None = None
-        if Path(args.file).suffix in MODEL_SUFFIXES:
+        if Path(args.file).suffix.lower() in MODEL_SUFFIXES:
             import rasp
 
             self.model = rasp.load_model(args.file)
+            _check_model_flags(args, self.output_name or getattr(self.model, "sop", None))
         else:
             if args.vocab is None or args.max_len is None:
                 raise RaspInputError(
@@ -82,6 +83,24 @@ class Subject:
         return render_page(
             self.trace(raw) if raw is not None else None, self.title, self.source, self.path,
             getattr(self.model, "components", None), serve=serve, error=error,
+        )
+
+
+def _check_model_flags(args: argparse.Namespace, output: str | None) -> None:
+    """A saved model is already compiled: the flags that say how to compile a program would
+    be ignored, so they are refused (an --sop naming the model's own output is fine)."""
+    given = [flag for flag, value in (("--vocab", args.vocab), ("--max-len", args.max_len)) if value is not None]
+    given += ["--causal"] if args.causal else []
+    if given:
+        raise RaspInputError(
+            f"{args.file} is a saved model, compiled already: {', '.join(given)} "
+            f"{'describes' if len(given) == 1 else 'describe'} how to compile a program and would be ignored",
+            hint="leave them out, or pass the .rasp program to compile it with them",
+        )
+    if args.sop is not None and args.sop != output:
+        raise RaspInputError(
+            f"{args.file} computes '{output}' only, not '{args.sop}'",
+            hint="leave --sop out, or pass the .rasp program to compile another s-op",
         )
 
 

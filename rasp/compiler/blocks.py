@@ -211,12 +211,14 @@ class Lowering:
                 break
             _, parent, i = best
             parent.args[i] = Leaf(self.space(parent.args[i].expr))
+            node.forget_leaves()
         while combinations(node.leaves()) > MAX_VALUES and any(isinstance(a, Apply) for a in node.args):
             biggest = max(
                 (i for i, a in enumerate(node.args) if isinstance(a, Apply)),
                 key=lambda i: len(node.args[i].leaves()),
             )
             node.args[biggest] = Leaf(self.space(node.args[biggest].expr))
+            node.forget_leaves()
         if combinations(node.leaves()) > MAX_VALUES:
             raise RaspCompileError(
                 f"'{node.expr.name}' combines too many values to compile as one MLP",

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspLoadError
-from ..ir.evaluate import Input
+from ..ir.evaluate import Input, check_no_nul
 from ..ir.graph import build_graph, topological_exprs
-from ..ir.sops import SOp
+from ..ir.sops import RASPExpr, SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
@@ -218,6 +218,18 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
 
 
+def require_sop(expr: Any) -> SOp:
+    """`expr`, the s-op a model is to compute; a selector is no model's output."""
+    if isinstance(expr, SOp):
+        return expr
+    name = getattr(expr, "name", "it")
+    raise RaspCompileError(
+        f"'{name}' is a selector, not an s-op: a model computes an s-op",
+        pos=getattr(expr, "pos", None),
+        hint=f"name an s-op that uses it, such as aggregate({name}, tokens)",
+    )
+
+
 def plan_layers(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
     phase: Callable[[str], None] = lambda name: None, max_params: int | None = DEFAULT_MAX_PARAMS,
@@ -225,6 +237,7 @@ def plan_layers(
     """The compiler's heads and MLPs and the layer each goes in (no torch needed). Each stage's
     memory and time are estimated before it runs (`estimate.WorkEstimate`); what cannot fit
     is refused, and so is what would take hours unless `max_params` is None (allowed large)."""
+    require_sop(sop)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")
     check_value_set_memory(max_len)
@@ -271,6 +284,20 @@ def compile_program(
     `on_phase` is told each stage's name. `tokenizer` names the registered tokenizer
     (rasp.text) that splits the model's text inputs; the model file records it.
     """
+    import networkx as nx
+
+    from ..deep import call_deep
+
+    sop = require_sop(program if isinstance(program, RASPExpr) else program.sop(output))
+    depth = nx.dag_longest_path_length(build_graph(sop))  # the compiler's walks recurse this deep
+    return call_deep(lambda: _compile(sop, vocab, max_len, causal, device, reuse, no_pos, dtype, max_params, on_phase,
+                                      tokenizer), depth, "compile")
+
+
+def _compile(
+    sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool, device: str | None, reuse: bool, no_pos: bool,
+    dtype: str, max_params: int | None, on_phase: Callable[[str], None] | None, tokenizer: str | None,
+) -> CompiledModel:
     import torch
 
     from .model import ModelConfig, Transformer
@@ -283,7 +310,6 @@ def compile_program(
         from ..text import get_tokenizer
 
         get_tokenizer(tokenizer)  # an unknown name fails before any work
-    sop = program if isinstance(program, SOp) else program.sop(output)
     reference = sop
     if no_pos:
         from .nopos import without_positions
@@ -405,6 +431,7 @@ def _vocab(vocab: Iterable[Any]) -> list[Any]:
     items = list(dict.fromkeys(items))
     if not items:
         raise RaspCompileError("the vocabulary is empty")
+    check_no_nul(items, "vocabulary token", RaspCompileError)
     return items
 
 

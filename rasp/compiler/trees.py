@@ -52,9 +52,20 @@ class Apply(Tree):
     fn: Callable[..., Any]
     args: list[Tree]
     memo: dict = field(default_factory=dict, repr=False)
+    # Computed once: asked at every level of a fused chain, recomputing would be quadratic.
+    # Whoever replaces an argument calls `forget_leaves` on the tree above it.
+    _leaves: list[Space] | None = field(default=None, repr=False)
 
     def leaves(self) -> list[Space]:
-        return list(dict.fromkeys(s for a in self.args for s in a.leaves()))
+        if self._leaves is None:
+            self._leaves = list(dict.fromkeys(s for a in self.args for s in a.leaves()))
+        return list(self._leaves)
+
+    def forget_leaves(self) -> None:
+        """After an argument somewhere below was replaced: recompute the leaves when asked."""
+        for t in self.subtrees():
+            if isinstance(t, Apply):
+                t._leaves = None
 
     def evaluate(self, env: dict[Any, Any]) -> Any:
         """The value at one input; results are also stored in `env`, for sub-expressions."""

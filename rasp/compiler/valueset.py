@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import RaspCompileError, RaspError
-from ..ir.evaluate import _convert_tokens, native, token_array
+from ..errors import RaspBudgetError, RaspCompileError, RaspError
+from ..ir.evaluate import _convert_tokens, native, representable, token_array
 from ..ir.sops import (
     Aggregate,
     Comparison,
@@ -37,6 +37,7 @@ from ..ir.sops import (
     SequenceMap,
     Tokens,
 )
+from ..ir.work import map_work
 
 NEVER, MAYBE, ALWAYS = 0, 1, 2
 # Beyond this many values (or input combinations) a program is too big to compile.
@@ -86,11 +87,14 @@ def call(expr: RASPExpr, fn: Callable[..., Any], args: Iterable[Any]) -> Any:
     """
     try:
         out = fn(*args)
+    except RaspBudgetError:  # too much work says nothing about reachability
+        raise
     except RaspError:
         return None
     except (TypeError, ValueError, ZeroDivisionError, OverflowError, IndexError, KeyError):
         return None
-    return native(out)
+    out = native(out)
+    return out if representable(out) else None  # a value the interpreter refuses is an error too
 
 
 def too_large(expr: RASPExpr, what: str) -> RaspCompileError:
@@ -156,20 +160,22 @@ def _elementwise(expr: RASPExpr, child_sets: list[tuple[frozenset, ...]]) -> tup
     cache: dict[tuple, frozenset] = {}
     results: dict[tuple, Any] = {}
     out = []
-    for position_sets in zip(*child_sets):
-        key = tuple(position_sets)
-        if key not in cache:
-            size = int(np.prod([len(s) for s in position_sets]))
-            if size > MAX_VALUES:
-                raise too_large(expr, f"{size:,} input combinations")
+    keys = list(dict.fromkeys(zip(*child_sets)))
+    sizes = {key: int(np.prod([len(s) for s in key])) for key in keys}
+    for size in sizes.values():
+        if size > MAX_VALUES:
+            raise too_large(expr, f"{size:,} input combinations")
+    with map_work(expr.name, sum(sizes.values())):  # one budget for all its applications
+        for key in keys:
             values = set()
-            for args in itertools.product(*position_sets):
+            for args in itertools.product(*key):
                 if args not in results:
                     results[args] = call(expr, fn, args)
                 if results[args] is not None:
                     values.add(results[args])
             cache[key] = frozenset(values)
-        out.append(cache[key])
+    for position_sets in zip(*child_sets):
+        out.append(cache[position_sets])
     return tuple(out)
 
 

@@ -35,6 +35,7 @@ from .sops import (
     SOp,
     Tokens,
 )
+from .work import map_work
 
 MAX_INPUT_LENGTH = 2048
 # Bound on batch * length * length booleans held at once, so big batches stay in memory.
@@ -63,7 +64,18 @@ def tokenize(raw: Input) -> list[Any]:
     if not set(map(type, tokens)) <= {str, bool}:  # numbers need range checks; words don't
         for t in tokens:
             _check_token(t)
+    check_no_nul(tokens, "token")
     return tokens
+
+
+def check_no_nul(values: Iterable[Any], what: str, error: type = RaspInputError, pos: Any = None) -> None:
+    """Refuse a string holding NUL (U+0000): numpy's string arrays, which every s-op of
+    strings lives in, drop trailing NULs, so "a\0" would silently become "a". Every way a
+    string enters a computation (tokens, vocabularies, constants, map results) checks here."""
+    for v in values:
+        if isinstance(v, str) and "\0" in v:
+            raise error(f"the {what} {v!r} holds a NUL character (U+0000), which rasp cannot keep in a string "
+                        "value; remove it", pos=pos)
 
 
 def _check_token(t: Any) -> None:
@@ -192,6 +204,7 @@ def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarra
     if isinstance(expr, Constant):
         if isinstance(expr.value, float) and not math.isfinite(expr.value):
             raise RaspValueError(f"the constant {expr.value} is not a finite number", pos=expr.pos)
+        check_no_nul([expr.value], "constant", RaspValueError, expr.pos)
         return np.full((batch, n), expr.value, dtype=_dtype_for([expr.value], expr))
     if isinstance(expr, Map):
         return apply_elementwise(expr, expr.fn, [values[expr.inner.id]])
@@ -212,6 +225,18 @@ def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarra
     raise TypeError(f"unknown RASP node {type(expr).__name__}")
 
 
+def representable(v: Any) -> bool:
+    """Whether an s-op can hold `v`: the evaluator refuses integers of 2**62 or more, numbers
+    that are not finite and strings with NUL (see `_dtype_for`, `_call`, `check_no_nul`)."""
+    if isinstance(v, bool):
+        return True
+    if isinstance(v, int):
+        return abs(v) < 2**62
+    if isinstance(v, float):
+        return math.isfinite(v)
+    return not (isinstance(v, str) and "\0" in v)
+
+
 def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
     kinds = {_kind_of(v) for v in results}
     if "int" in kinds and any(abs(int(v)) >= 2**62 for v in results if _kind_of(v) == "int"):
@@ -225,6 +250,7 @@ def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
     if kinds <= NUMBER_KINDS:
         return object  # each value keeps its own number type, a boolean too (see mixed_numbers)
     if kinds == {"str"}:
+        check_no_nul(results, f"value of '{expr.name}'", RaspValueError, expr.pos)
         return str
     shown = ", ".join(sorted(kinds))
     raise RaspTypeError(
@@ -249,17 +275,29 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
         if kind == "int":
             # Python's int() of each token, as the reference: 2.9 -> 2, "7" -> 7, "2.5" an error
             if raw.dtype.kind == "f":
-                return np.trunc(raw).astype(np.int64)
+                whole = np.trunc(raw)
+                if (np.abs(whole) >= 2.0**63).any():  # casting would wrap around silently
+                    raise OverflowError
+                return whole.astype(np.int64)
             if raw.dtype.kind == "O":
                 return np.array([[int(v) for v in row] for row in raw.tolist()], dtype=np.int64).reshape(raw.shape)
             return raw.astype(np.int64)
         if kind == "float":
-            return raw.astype(np.float64)
+            numbers = raw.astype(np.float64)
+            finite = np.isfinite(numbers)
+            if not finite.all():  # "1e999" and "nan" as text
+                raise ValueError(native(raw[~finite][0]))
+            return numbers
         if kind == "bool":
             # Python's bool() of each token, as the reference: every non-empty string is True
             if raw.dtype.kind == "U":
                 return np.char.str_len(raw) > 0
             return raw.astype(bool)
+    except OverflowError:
+        bad = next((v for v in raw.ravel().tolist() if not _fits_int64(v)), "a larger number")
+        raise RaspInputError(
+            f"tokens_int needs integers that fit in 64 bits, but the input has {bad!r}", pos=expr.pos
+        ) from None
     except ValueError as e:
         bad = str(e).split(":")[-1].strip()
         if bad.startswith("np.str_(") and bad.endswith(")"):  # numpy 2 reprs: np.str_('a') -> 'a'
@@ -269,6 +307,13 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
             pos=expr.pos,
         ) from None
     raise RaspInputError(f"unknown token type '{kind}'", pos=expr.pos)
+
+
+def _fits_int64(v: Any) -> bool:
+    try:
+        return -(2.0**63) <= float(v) < 2.0**63
+    except (TypeError, ValueError):
+        return True  # not a number: some other check reports it
 
 
 def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarray:
@@ -284,13 +329,14 @@ def apply_elementwise(expr: SOp, fn: Any, arrays: list[np.ndarray]) -> np.ndarra
     combos, inverse = np.unique(codes, return_inverse=True)
     radices = [len(u) for u in uniques]
     results = []
-    for code in combos.tolist():
-        args = []
-        for u, r in zip(reversed(uniques), reversed(radices)):
-            args.append(native(u[code % r]))
-            code //= r
-        args.reverse()
-        results.append(_call(expr, fn, args))
+    with map_work(expr.name, len(combos)):
+        for code in combos.tolist():
+            args = []
+            for u, r in zip(reversed(uniques), reversed(radices)):
+                args.append(native(u[code % r]))
+                code //= r
+            args.reverse()
+            results.append(_call(expr, fn, args))
     dtype = _dtype_for(results, expr)
     table = mixed_numbers([results])[0] if dtype is object else np.array(results, dtype=dtype)
     return table[inverse.ravel()].reshape(shape)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import (
     RaspArgumentError,
+    RaspBudgetError,
     RaspError,
     RaspLoadError,
     RaspNameError,
@@ -27,6 +28,7 @@ from ..errors import (
 from ..files import read_text
 from ..ir.evaluate import evaluate
 from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
+from ..ir.work import MapWork, current_map_work
 from . import ast
 from .lexicon import Lexicon
 from .operators import (
@@ -42,7 +44,8 @@ from .operators import (
     type_name,
     unary,
 )
-from .parser import parse
+from .parser import parse, parse_loaded
+from .sandbox import find_inside, has_suffix, program_roots
 from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
@@ -52,7 +55,12 @@ MAX_MAP_SOPS = 64  # s-ops one `map` may combine (a bound on the arguments, not 
 MAX_STEPS = 1_000_000
 CALL_STEPS = 10  # a function call costs about ten loop iterations
 LOAD_STEPS = 1_000  # a load costs this plus a tenth of its file's size in characters
+# All applications of one map in one evaluation share MAX_STEPS plus this per distinct
+# argument: a cheap function never notices, a heavy one over many values stops.
+MAP_STEPS_PER_VALUE = 100
 STDLIB_DIR_NAME = "stdlib"
+SOURCE_SUFFIXES = (".rasp",)  # what `load` reads
+DRAW_SKIPPED = "draw(...) wrote no file"
 
 
 def stdlib_dir() -> Path:
@@ -84,11 +92,17 @@ RESERVED = {"indices", "length", "tokens_asis", "tokens_str", "tokens_int", "tok
 
 
 class Interpreter:
-    def __init__(self, load_stdlib: bool = True):
+    """Runs RASP. `draw_files`: whether `draw(...)` in a program writes its picture (the
+    REPL: yes; a program run from the command line or loaded in Python: only when asked,
+    so running a shared program writes no file)."""
+
+    def __init__(self, load_stdlib: bool = True, draw_files: bool = True):
+        self.draw_files = draw_files
         self.builtins = Environment(_builtin_values(self))
         self.globals = self.builtins.child()
         self._depth = 0
-        self._steps: int | None = None  # work done by the current top-level statement
+        self._steps: int | None = None  # work done by the current top-level statement (or map)
+        self._map_work: MapWork | None = None  # the map whose applications are running, if any
         self._loading: list[Path] = []
         self._loaded_stdlib = False
         self.warnings: list[RaspWarning] = []  # from every source run, for the caller to show
@@ -104,8 +118,10 @@ class Interpreter:
             self.run_file(path)
         self._loaded_stdlib = True
 
-    def run_file(self, path: str | Path, env: Environment | None = None, source: str | None = None) -> list[Result]:
-        """Run a .rasp file (`source`: its text, when the caller has read it already)."""
+    def run_file(self, path: str | Path, env: Environment | None = None, source: str | None = None,
+                 loaded: bool = False) -> list[Result]:
+        """Run a .rasp file (`source`: its text, when the caller has read it already).
+        `loaded`: a file a program named (see `parse_loaded`), not one the user gave."""
         path = Path(path)
         source = read_text(path, "program") if source is None else source
         resolved = path.resolve()
@@ -114,12 +130,14 @@ class Interpreter:
             raise RaspLoadError(f"circular load: {chain}")
         self._loading.append(resolved)
         try:
-            return self.run_source(source, str(path), env)
+            return self.run_module(guarded(lambda: (parse_loaded if loaded else parse)(source, str(path))), env)
         finally:
             self._loading.pop()
 
     def run_source(self, source: str, filename: str | None = None, env: Environment | None = None) -> list[Result]:
-        module = guarded(lambda: parse(source, filename))
+        return self.run_module(guarded(lambda: parse(source, filename)), env)
+
+    def run_module(self, module: ast.Module, env: Environment | None = None) -> list[Result]:
         self.warnings.extend(module.warnings)
         return self.run_statements(module.statements, env or self.globals)
 
@@ -141,8 +159,17 @@ class Interpreter:
         if self._steps is None:
             return
         self._steps += cost
-        if self._steps > MAX_STEPS:
-            raise RaspValueError(
+        limit = MAX_STEPS if self._map_work is None else map_budget(self._map_work.calls)
+        if self._steps > limit:
+            if self._map_work is not None:
+                raise RaspBudgetError(
+                    f"the function mapped in '{self._map_work.name}' does too much work on its "
+                    f"{self._map_work.calls:,} distinct arguments (over {limit:,} steps in all)",
+                    pos=pos,
+                    hint="a mapped function should be cheap: it runs once per distinct value; "
+                    "the budget is rasp.language.interpreter.MAX_STEPS plus MAP_STEPS_PER_VALUE per value",
+                )
+            raise RaspBudgetError(
                 f"this statement does too much work (over {MAX_STEPS:,} loop iterations, "
                 f"or {MAX_STEPS // CALL_STEPS:,} function calls)",
                 pos=pos,
@@ -215,40 +242,33 @@ class Interpreter:
             source = read_text(path, "program")
             # Reading and running a file is work too: a loop of loads must not run for hours.
             self._step(stmt.pos, LOAD_STEPS + len(source) // 10)
-            self.run_file(path, env, source=source)
+            self.run_file(path, env, source=source, loaded=True)
         except RaspLoadError as e:
             e.with_pos(stmt.pos)
             raise
         return []
 
     def _resolve_load(self, name: str, pos: SourcePos) -> Path:
-        """The file `load "name";` means. Only files inside the loading file's folder, the
-        working folder or the stdlib (after following links) may be loaded; anything else
-        is refused without saying whether it exists, and its content is never read."""
+        """The file `load "name";` means: a .rasp file inside the folders a program may read
+        (see `sandbox`); anything else is refused without saying whether it exists."""
         roots = self._load_roots(pos)
-        for base in roots:
-            for candidate in (name, name + ".rasp"):
-                try:
-                    p = (base / candidate).resolve()
-                    if p.is_file() and any(p.is_relative_to(root) for root in roots):
-                        return p
-                except (OSError, ValueError):  # a name too long, a NUL byte, a link loop
-                    continue
-        where = ", ".join(str(r) for r in roots)
+        found = find_inside(name, roots, SOURCE_SUFFIXES)
+        if found is not None:
+            return found
         shown = name if len(name) <= 200 else name[:200] + "..."
+        if Path(name).suffix and not has_suffix(name, SOURCE_SUFFIXES):
+            raise RaspLoadError(f"cannot load {shown!r}: load reads only RASP sources (.rasp files)", pos=pos)
+        where = ", ".join(str(r) for r in roots)
         raise RaspLoadError(
             f"cannot load {shown!r}: no such .rasp file inside the folders load may read ({where})",
             pos=pos,
-            hint="load reads files next to the loading file (and below), in the working folder (and below) "
+            hint="load reads .rasp files next to the loading file (and below), in the working folder (and below) "
             "and in the stdlib; absolute paths and '..' must stay inside them",
         )
 
-    def _load_roots(self, pos: SourcePos) -> list[Path]:
-        roots = []
-        if pos.file:
-            roots.append(Path(pos.file).resolve().parent)
-        roots += [Path.cwd().resolve(), stdlib_dir().resolve()]
-        return list(dict.fromkeys(roots))
+    def _load_roots(self, pos: SourcePos | None) -> list[Path]:
+        """The folders a program whose statement is at `pos` may read files from."""
+        return program_roots(pos, stdlib_dir())
 
     # --- expressions ---------------------------------------------------------------------
 
@@ -437,20 +457,29 @@ class Interpreter:
         """A RASP function as a Python function on atoms (for `map`)."""
 
         def apply(*values: Any) -> Any:
-            # Evaluated outside any statement (on an input), each application gets its own budget.
-            fresh = self._steps is None
-            if fresh:
-                self._steps = 0
-            try:
+            if self._steps is not None:  # run inside a statement: the statement's budget pays
                 out = self.call(func, list(values), pos)
-            finally:
-                if fresh:
-                    self._steps = None
+            else:
+                # Run on an input: every application of this map in this evaluation shares
+                # one budget (`rasp.ir.work`); called on its own, an application has one.
+                work = current_map_work()
+                self._steps, self._map_work = (work.used if work else 0), work
+                try:
+                    out = self.call(func, list(values), pos)
+                finally:
+                    if work is not None:
+                        work.used = self._steps
+                    self._steps, self._map_work = None, None
             if not is_atom(out):
                 raise RaspTypeError(f"a function used in map must return an atom, got a {type_name(out)}", pos=pos)
             return out
 
         return apply
+
+
+def map_budget(calls: int) -> int:
+    """The steps all applications of a map over `calls` distinct arguments may take."""
+    return MAX_STEPS + MAP_STEPS_PER_VALUE * calls
 
 
 def _count(lo: int, hi: int) -> str:
@@ -516,6 +545,12 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         # so no earlier file is replaced) with rasp's own drawing.
         if not isinstance(expr, RASPExpr):
             raise RaspTypeError(f"draw expects an s-op or selector first, got a {type_name(expr)}", pos=pos)
+        if not interp.draw_files:
+            if not any(w.message.startswith(DRAW_SKIPPED) for w in interp.warnings):
+                interp.warnings.append(RaspWarning(
+                    f"{DRAW_SKIPPED}: drawings are written only when asked (rasp run --draw, or in the REPL)",
+                    pos=pos))
+            return "not drawn"
         from ..view.draw import draw_to_new_file
 
         return f"wrote {draw_to_new_file(expr, example)}"

@@ -100,11 +100,15 @@ def lift(fn: Callable[..., Any], args: list[Any], description: str, pos: SourceP
 
 
 def _power(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0:
+        # |a| ^ b has at least (bits(a) - 1) * b + 1 bits: refuse before computing what is
+        # surely too large; what is left costs little, and `_bounded` checks it exactly.
+        if abs(a) > 1 and (abs(a).bit_length() - 1) * b >= MAX_INT_BITS:
+            raise RaspValueError(f"number too large: the power has over {MAX_INT_BITS:,} bits")
+        return a**b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         if isinstance(b, int) and abs(b) > 4096 or isinstance(a, (int, float)) and abs(a) > 1e6 and abs(b) > 64:
             raise OverflowError("result too large")
-        if isinstance(a, int) and isinstance(b, int) and b > 0 and a.bit_length() * b > MAX_INT_BITS:
-            raise RaspValueError(f"number too large: the power has over {MAX_INT_BITS} bits")
         result = a**b
         if isinstance(result, complex):
             raise ValueError("negative number to a fractional power")
@@ -129,8 +133,6 @@ def _multiply(a: Any, b: Any) -> Any:
         if len(text) * max(times, 0) > MAX_STRING_LENGTH:
             raise RaspValueError(f"string too long: repeating gives {len(text) * times:,} characters; the limit is {MAX_STRING_LENGTH:,}")
         return text * times
-    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-        raise RaspValueError(f"number too large: the product has over {MAX_INT_BITS} bits")
     return a * b
 
 
@@ -154,13 +156,27 @@ def _check_finite(fn: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     return checked
 
 
+def _bounded(fn: Callable[[Any, Any], Any], what: str) -> Callable[[Any, Any], Any]:
+    """An integer result may have at most MAX_INT_BITS bits (its operands have as well, so
+    computing it first is cheap): a loop that doubles a number stops, and every integer can
+    be printed (Python refuses to print integers of over 4,300 digits)."""
+
+    def checked(a: Any, b: Any) -> Any:
+        result = fn(a, b)
+        if isinstance(result, int) and result.bit_length() > MAX_INT_BITS:
+            raise RaspValueError(f"number too large: the {what} has over {MAX_INT_BITS:,} bits")
+        return result
+
+    return checked
+
+
 BINARY = {
-    "+": _check_finite(_add),
-    "-": _check_finite(operator.sub),
-    "*": _check_finite(_multiply),
+    "+": _check_finite(_bounded(_add, "sum")),
+    "-": _check_finite(_bounded(operator.sub, "difference")),
+    "*": _check_finite(_bounded(_multiply, "product")),
     "/": _check_finite(_divide),
     "%": _modulo,
-    "^": _check_finite(_power),
+    "^": _check_finite(_bounded(_power, "power")),
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,

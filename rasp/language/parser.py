@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import re
 from pathlib import Path
 
@@ -15,8 +16,16 @@ from lark.exceptions import (
     VisitError,
 )
 
-from ..errors import RaspError, RaspRecursionError, RaspSyntaxError, RaspWarning, SourcePos
-from . import ast
+from ..errors import (
+    RaspError,
+    RaspLoadError,
+    RaspRecursionError,
+    RaspSyntaxError,
+    RaspValueError,
+    RaspWarning,
+    SourcePos,
+)
+from . import ast, operators
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -73,9 +82,16 @@ _REPL_ONLY_LINE = re.compile(
 )
 
 
+# Brackets ((, [, {) open at once. Real programs nest a handful; this bound keeps a
+# 100,000-deep expression from costing seconds before Python's recursion limit stops it.
+MAX_NESTING = 1000
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[\[\](){}]')
+
+
 def parse(source: str, filename: str | None = None) -> ast.Module:
     """Parse a whole program; raises RaspSyntaxError with line, column and expectations."""
     lines = source.splitlines()
+    _check_nesting(source, filename, lines)
     text = _REPL_ONLY_LINE.sub(lambda m: " " * len(m.group(0)), source)
     try:
         tree = _lark().parse(text)
@@ -91,6 +107,70 @@ def parse(source: str, filename: str | None = None) -> ast.Module:
         raise
     except RecursionError:
         raise _too_deep(filename) from None
+
+
+def _check_nesting(source: str, filename: str | None, lines: list[str]) -> None:
+    depth = 0
+    for m in _BRACKETS.finditer(source):
+        bracket = m.group(0)
+        if bracket in "([{":
+            depth += 1
+            if depth > MAX_NESTING:
+                line = source.count("\n", 0, m.start()) + 1
+                column = m.start() - (source.rfind("\n", 0, m.start()) + 1) + 1
+                raise RaspSyntaxError(
+                    f"brackets nested over {MAX_NESTING:,} deep",
+                    _pos(filename, lines, line, column),
+                    hint="split the expression into several statements (rasp.language.parser.MAX_NESTING is the bound)",
+                )
+        elif bracket in ")]}":
+            depth = max(depth - 1, 0)
+
+
+def parse_loaded(source: str, filename: str) -> ast.Module:
+    """`parse` for a file a program loads by name, which may be anything inside the folders
+    load may read. A file that does not parse from its first statement on is not RASP
+    source, so its error shows none of its text (a `load ".netrc";` must not print a
+    password): only where parsing stopped. A later error is quoted as usual."""
+    try:
+        return parse(source, filename)
+    except RaspSyntaxError as e:
+        line = e.pos.line if e.pos else 1
+        if _has_statement(source.splitlines()[: line - 1]):
+            raise
+        where = f" (line {e.pos.line}, column {e.pos.column})" if e.pos else ""
+        raise RaspLoadError(
+            f"{filename} is not RASP source: it does not parse from its first statement{where}; "
+            "its content is not shown"
+        ) from None
+
+
+def _has_statement(lines: list[str]) -> bool:
+    """Whether these lines hold at least one whole statement that parses."""
+    try:
+        return bool(parse("\n".join(lines)).statements) if lines else False
+    except RaspError:
+        return False
+
+
+def int_literal(digits: str, pos: SourcePos) -> int:
+    """An integer literal, within the integer limit (operators.MAX_INT_BITS): 5,000 digits
+    are refused with the limit, not with Python's own "exceeds the limit (4300 digits)"."""
+    limit = operators.MAX_INT_BITS
+    digits_allowed = int(limit * math.log10(2)) + 2  # more digits than this are surely over
+    value = None
+    if len(digits.lstrip("0")) <= digits_allowed:
+        try:
+            value = int(digits)
+        except ValueError:  # over Python's digit limit (sys.set_int_max_str_digits)
+            value = None
+    if value is None or value.bit_length() > limit:
+        raise RaspValueError(
+            f"integer literal too large: {len(digits):,} digits; integers have at most {limit:,} bits "
+            f"(about {int(limit * math.log10(2)):,} digits)",
+            pos=pos,
+        )
+    return value
 
 
 def _too_deep(filename: str | None) -> RaspRecursionError:
@@ -277,7 +357,7 @@ class _ToAst(Transformer):
         return ast.Call(self._p(meta), func, args or [])
 
     def int_lit(self, meta, children):
-        return ast.Literal(self._p(meta), int(children[0]))
+        return ast.Literal(self._p(meta), int_literal(str(children[0]), self._p(meta)))
 
     def float_lit(self, meta, children):
         return ast.Literal(self._p(meta), float(children[0]))

@@ -135,16 +135,17 @@ def _split(raw: Input, tokenizer: str | None) -> Input:
     return tokenize(raw, tokenizer)
 
 
-def load(path: str | Path, stdlib: bool = True) -> Program:
-    """Run a .rasp file (after the stdlib) and return its names and output."""
+def load(path: str | Path, stdlib: bool = True, draw_files: bool = False) -> Program:
+    """Run a .rasp file (after the stdlib) and return its names and output. `draw(...)`
+    statements in it write their pictures only with `draw_files`."""
     source = read_text(path, "program")  # first, so an unreadable file fails before the stdlib loads
-    interp = Interpreter(load_stdlib=stdlib)
+    interp = Interpreter(load_stdlib=stdlib, draw_files=draw_files)
     results = interp.run_file(path, source=source)
     return Program(interp, results, str(path))
 
 
-def from_source(source: str, stdlib: bool = True, filename: str | None = None) -> Program:
-    interp = Interpreter(load_stdlib=stdlib)
+def from_source(source: str, stdlib: bool = True, filename: str | None = None, draw_files: bool = False) -> Program:
+    interp = Interpreter(load_stdlib=stdlib, draw_files=draw_files)
     return Program(interp, interp.run_source(source, filename), filename)
 
 

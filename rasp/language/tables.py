@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import RaspLoadError, SourcePos
 from ..files import read_text
+from .sandbox import find_inside
 
 SUFFIX = ".tsv"
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -32,13 +33,9 @@ def resolve_table(name: str, roots: list[Path], pos: SourcePos | None) -> Path:
     shown = name if len(name) <= 200 else name[:200] + "..."
     if not name.endswith(SUFFIX):
         raise RaspLoadError(f"read_tsv reads only {SUFFIX} files, not {shown!r}", pos=pos)
-    for base in roots:
-        try:
-            p = (base / name).resolve()
-            if p.is_file() and any(p.is_relative_to(root) for root in roots):
-                return p
-        except (OSError, ValueError):  # a name too long, a NUL byte, a link loop
-            continue
+    found = find_inside(name, roots, (SUFFIX,))  # load's own check: inside the roots, links followed
+    if found is not None:
+        return found
     where = ", ".join(str(r) for r in roots)
     raise RaspLoadError(
         f"cannot read {shown!r}: no such {SUFFIX} file inside the folders read_tsv may read ({where})",

@@ -62,7 +62,17 @@ def render_page(
     }
     # inside <script>, only markup characters could end the block: write them as JSON escapes
     payload = json.dumps(data).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return _TEMPLATE.replace("@TITLE@", html.escape(title)).replace("@DATA@", payload)
+    return fill_template(_TEMPLATE, {"TITLE": html.escape(title), "DATA": payload})
+
+
+_PLACEHOLDER = re.compile(r"@([A-Z]+)@")
+
+
+def fill_template(template: str, values: dict[str, str]) -> str:
+    """`template` with each @NAME@ replaced by values[NAME], in one pass over the template
+    only: text that came from a user (a file named "@DATA@", a token) is never read as a
+    placeholder. The values must already be escaped for where they go."""
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 
 _TEMPLATE = """<!DOCTYPE html>
