@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 hypothesis lint clean vader
+.PHONY: setup test demo bench bench-scale table1 siit hypothesis lint clean vader
 
 setup: $(STAMP)
 
@@ -56,6 +56,10 @@ bench: $(STAMP)
 TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
+
+# SIIT on Table 1 tasks (needs rasp.analysis): make siit SIIT_ARGS="--steps 400 --tasks reverse,hist"
+siit: $(STAMP)
+	$(PY) bench/siit.py $(SIIT_ARGS)
 
 # Is the trained model running the program? Probes and interchange interventions for the
 # Table 1 tasks and the previous-token story (README); writes docs/hypothesis/.

@@ -10,7 +10,15 @@ from typing import Any
 
 from ..errors import RaspInputError
 from ..files import SOURCE_SUFFIXES, check_output
-from .args import add_out_arg, add_program_args, add_sop_arg, parse_vocab, seed_int
+from .args import (
+    add_out_arg,
+    add_program_args,
+    add_sop_arg,
+    add_tokenizer_arg,
+    parse_vocab,
+    seed_int,
+)
+from .eval import _columns as corpus_columns
 
 TRAIN_HELP = """\
 Train a transformer of the compiled model's shape (pre-LayerNorm, learned positional
@@ -48,6 +56,29 @@ def register(subparsers: Any) -> None:
                    "from compiled weights, which larger steps or Adam break)")
     p.add_argument("--init", choices=("random", "compiled"), default="random",
                    help="random weights, or the compiled model's weights (fine-tuning)")
+    p.add_argument("--noise", type=float, default=0.0, metavar="SIGMA",
+                   help="with --init compiled: add Gaussian noise to every weight tensor W, standard deviation "
+                   "SIGMA times the RMS of W's nonzero entries (all-zero tensors get none), seeded by --seed")
+    p.add_argument("--learn", choices=("all", "lexicon"), default="all",
+                   help="what learns: every weight (default), or (with --init compiled) only the token "
+                   "embedding, the program's weights frozen")
+    p.add_argument("--learn-words", metavar="FILE",
+                   help="with --learn lexicon: only these words' embedding rows learn (one word a line; a "
+                   "word<TAB>value lexicon file serves too)")
+    p.add_argument("--lexicon-sop", metavar="NAME",
+                   help="the token feature (a lookup of the tokens) that --propose writes as the lexicon "
+                   "(default: the only one that reads the tokens)")
+    p.add_argument("--propose", metavar="FILE",
+                   help="with --init compiled: read the changes back into the program. With --learn lexicon, "
+                   "FILE is a word<TAB>value lexicon of the learned words (all words without --learn-words); "
+                   "otherwise a text report: changed lexicon entries, per head (named by its s-op) which "
+                   "query features attend to which key features more or less, how far each MLP moved")
+    p.add_argument("--siit", action="store_true",
+                   help="strict interchange intervention training (InterpBench): from random weights of the "
+                   "compiled shape, each s-op of a compiled head or MLP aligned with the same head or MLP units, "
+                   "trained on behaviour, on the program's counterfactuals when that site is patched from another "
+                   "input, and on unchanged output when a spare site is; reports each s-op's IIA and the accuracy "
+                   "before and after")
     p.add_argument("--no-pos", action="store_true", help="no positional embeddings (needs --causal)")
     p.add_argument("--no-bos", dest="bos", action="store_false",
                    help="no BOS token: the model sees the tokens alone (as in the RASP paper's no-BOS runs)")
@@ -63,6 +94,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--corpus", metavar="FILE.tsv",
                    help="train on a corpus of `input<TAB>expected` lines (word tokens; the `rasp eval` "
                    "format) instead of sampled inputs; --vocab and --max-len default to the corpus's")
+    p.add_argument("--columns", type=corpus_columns, metavar="IN,EXPECTED",
+                   help="with --corpus: the TAB-separated fields (1-based) holding the input and the label, "
+                   "as in `rasp eval` (default: the only two)")
+    add_tokenizer_arg(p, "with --corpus: split the input column (raw text) with this tokenizer, as `rasp eval` does")
     p.add_argument("--early-stop", action="store_true",
                    help="stop once validation accuracy (checked every 50 steps) reaches --target")
     p.add_argument("--time-limit", type=float, metavar="MINUTES",
@@ -100,8 +135,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     import rasp
 
     from ..compiler.compiled import require_sop
-    from ..eval import corpus_vocab, read_corpus
+    from ..eval import Layout, corpus_vocab, read_corpus
     from ..train.data import corpus_rows
+    from ..train.lexicon import lexicon_sop, read_words
     from ..train.loop import TrainOptions, fit, prepare
     from ..train.plot import loss_curve
 
@@ -109,7 +145,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     default = f"{Path(args.file).stem}.trained.safetensors"
     out = check_output(default if args.out is None else args.out, args.force, inputs)
     curve = check_output(loss_curve_path(out), args.force, inputs)
-    examples = read_corpus(args.corpus) if args.corpus else None
+    if args.propose and args.init != "compiled":
+        raise RaspInputError("--propose reads changes against the compiled weights: it needs --init compiled")
+    proposal = check_output(args.propose, args.force, inputs) if args.propose else None
+    learn_words = read_words(args.learn_words) if args.learn_words else None
+    if (args.columns or args.tokenizer) and not args.corpus:
+        raise RaspInputError("--columns and --tokenizer say how to read --corpus: give --corpus")
+    layout = Layout(args.columns, args.tokenizer)
+    examples = read_corpus(args.corpus, layout=layout) if args.corpus else None
     if args.vocab is None and examples is None:
         raise RaspInputError("give --vocab (or --corpus, whose words are then the vocabulary)")
     corpus = corpus_rows(examples, args.corpus) if examples else None
@@ -120,15 +163,24 @@ def cmd_train(args: argparse.Namespace) -> int:
         batch=args.batch, lr=args.lr, seed=args.seed, init=args.init, no_pos=args.no_pos, bos=args.bos,
         early_stop=args.early_stop, target=args.target, keep=args.keep, data=args.data, min_len=args.min_len,
         device=_device(args.device), time_limit=None if args.time_limit is None else args.time_limit * 60,
+        noise=args.noise, learn=args.learn, learn_words=learn_words,
     )
     prog = rasp.load(args.file)
-    setup = prepare(require_sop(prog.sop(args.sop)), vocab, max_len, args.causal, options, corpus)
+    sop = require_sop(prog.sop(args.sop))
+    setup = prepare(sop, vocab, max_len, args.causal, options, corpus)
+    if args.siit:
+        return _train_siit(args, setup, sop, out, curve)
+    feature = lexicon_sop(sop, args.lexicon_sop) if proposal and args.learn == "lexicon" else None
     result = fit(setup, progress=not args.json)
     result.model.save(out, force=args.force)
     loss_curve(result.history, curve, force=args.force, title=f"{Path(args.file).stem}: {setup.distribution} data")
     summary = result.summary()
     summary["initial_accuracy"] = result.initial_accuracy
     summary["init"] = args.init
+    summary["noise"] = args.noise
+    summary["learn"] = args.learn
+    if proposal:
+        summary["proposal"] = _write_proposal(proposal, setup, sop, result, feature)
     if not args.json:
         s = summary
         print(f"trained {s['layers']} layers x {s['heads']} heads ({s['params']:,} parameters) for "
@@ -142,9 +194,49 @@ def cmd_train(args: argparse.Namespace) -> int:
         which = "last" if s["kept"] == "last" else "best-on-validation"
         print(f"saved {out} ({which} weights, step {s['kept_step']}, validation accuracy "
               f"{s['kept_validation_accuracy']:.4f}) and {curve}")
+        if proposal:
+            print(f"proposed {s['proposal']['what']} in {proposal}")
     else:
         print(json.dumps(summary))
     return 0
+
+
+def _train_siit(args: argparse.Namespace, setup: Any, sop: Any, out: Path, curve: Path) -> int:
+    from ..train.plot import loss_curve
+    from ..train.siit import siit_fit
+
+    if args.propose or args.learn != "all" or args.noise:
+        raise RaspInputError("--siit trains from random weights: drop --propose, --learn and --noise")
+    result = siit_fit(setup, sop, args.causal)
+    result.model.save(out, force=args.force)
+    loss_curve(result.history, curve, force=args.force, title=f"{Path(args.file).stem}: SIIT")
+    s = result.summary()
+    if args.json:
+        print(json.dumps(s))
+        return 0
+    print(f"SIIT: {s['steps']} steps in {s['seconds']:.1f}s; held-out accuracy {s['accuracy_before']:.4f} before, "
+          f"{s['accuracy']:.4f} after")
+    for name, value in s["iia"].items():
+        print(f"  IIA of {name} at its site: {s['iia_before'][name]:.3f} before, {value:.3f} after")
+    print(f"saved {out} and {curve}")
+    return 0
+
+
+def _write_proposal(path: Path, setup: Any, sop: Any, result: Any, feature: Any) -> dict[str, Any]:
+    """Write --propose: the learned lexicon, or the report of a full fine-tuning."""
+    from ..train.lexicon import decode_features, write_lexicon
+    from ..train.propose import write_report
+
+    module = result.model.module
+    if feature is None:
+        write_report(path, setup.compiled, sop, module)
+        return {"file": str(path), "what": "changes"}
+    vocab = setup.compiled.vocab
+    words = [vocab[r - 1] for r in setup.learned_rows]
+    values = decode_features(setup.compiled, module, words, feature)
+    write_lexicon(path, values)
+    return {"file": str(path), "what": f"{feature.name} of {len(values)} words", "lexicon_sop": feature.name,
+            "lexicon": {str(k): v for k, v in values.items()}}
 
 
 def loss_curve_path(model_file: Path) -> Path:

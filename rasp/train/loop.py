@@ -29,7 +29,13 @@ from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..ir.sops import SOp
 from . import data as D
 from .budget import StepClock, check_training_memory
+from .lexicon import embedding_rows, freeze_all_but_rows
 from .model import SHARPNESS, TrainedModel, new_module
+from .noise import add_noise
+
+# Adam's rate for the embedding alone: the frozen rest cannot be broken by big steps, and
+# a word's feature has to travel a whole unit (neutral to negative) in a few hundred steps.
+LEXICON_LR = 3e-2
 
 
 @dataclass
@@ -54,6 +60,9 @@ class TrainOptions:
     train_size: int = 20_000
     held_out: int = 1_000
     device: str = "cpu"
+    noise: float = 0.0  # with init="compiled": Gaussian noise, SIGMA times each tensor's scale (see noise.py)
+    learn: str = "all"  # or "lexicon": only the token embedding learns (see lexicon.py)
+    learn_words: list[str] | None = None  # with learn="lexicon": only these words' rows (None: all)
     time_limit: float | None = None  # seconds; None: none (then a run expected over budget.LONG_RUN_S is refused)
 
 
@@ -68,6 +77,8 @@ class Setup:
     options: TrainOptions
     distribution: str
     compiled: Any = None  # the compiled model of the task (None: the compiler rejects the program)
+    noise_std: dict[str, float] = field(default_factory=dict)  # the noise each tensor got
+    learned_rows: list[int] | None = None  # learn="lexicon": the embedding rows that learn
 
 
 @dataclass
@@ -122,8 +133,19 @@ def check_options(o: TrainOptions) -> None:
                              "drop --layers, --heads and --d-mlp")
     if o.steps < 0 or o.batch < 1 or o.eval_every < 1:
         raise RaspInputError("--steps must be 0 or more and --batch at least 1")
+    if not (o.noise >= 0 and np.isfinite(o.noise)):
+        raise RaspInputError(f"--noise must be 0 or a positive number, not {o.noise}")
+    if o.noise and o.init != "compiled":
+        raise RaspInputError("--noise perturbs compiled weights: it needs --init compiled")
+    if o.learn not in ("all", "lexicon"):
+        raise RaspInputError(f"--learn must be all or lexicon, not {o.learn!r}")
+    if o.learn == "lexicon" and o.init != "compiled":
+        raise RaspInputError("--learn lexicon keeps the compiled weights and learns the embedding: "
+                             "it needs --init compiled")
+    if o.learn_words is not None and o.learn != "lexicon":
+        raise RaspInputError("--learn-words needs --learn lexicon")
     if o.lr is None:
-        o.lr = 1e-5 if o.init == "compiled" else 1e-3
+        o.lr = LEXICON_LR if o.learn == "lexicon" else 1e-5 if o.init == "compiled" else 1e-3
     if not (o.lr > 0 and np.isfinite(o.lr)):
         raise RaspInputError(f"--lr must be a positive number, not {o.lr}")
     if not 0 < o.target <= 1:
@@ -167,6 +189,11 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     outputs = compiled.output.values if compiled else _output_values(sop, vocab, max_len, causal)
     D.check_sizes(vocab, max_len, outputs)
     model = _build_model(compiled, sop, vocab, max_len, causal, outputs, o).to(o.device)
+    noise_std = add_noise(model.module, o.noise, o.seed) if o.noise else {}
+    learned_rows = None
+    if o.learn == "lexicon":
+        learned_rows = embedding_rows(vocab, o.learn_words)
+        freeze_all_but_rows(model.module, learned_rows, compiled.module.W_E)
     reference = causal_reference(sop) if causal else sop
     rng = np.random.default_rng(o.seed)
     distribution = "corpus" if corpus else D.resolve_distribution(o.data, vocab)
@@ -189,7 +216,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     if not len(train) or not len(held):
         raise RaspInputError("too few inputs to train on and to hold out: give a bigger corpus, "
                              "--vocab or --max-len")
-    return Setup(model, train, validation, held, o, distribution, compiled)
+    return Setup(model, train, validation, held, o, distribution, compiled, noise_std, learned_rows)
 
 
 def _output_values(sop: SOp, vocab: list[Any], max_len: int, causal: bool) -> tuple:
@@ -289,7 +316,11 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     lengths = torch.tensor([n for n in sorted(setup.train.ids) for _ in range(len(setup.train.ids[n]))])
     rows_of = torch.cat([torch.arange(len(setup.train.ids[n])) for n in sorted(setup.train.ids)])
     params = [p for p in module.parameters() if p.requires_grad]
-    if o.init == "compiled":
+    if o.learn == "lexicon":
+        # The embedding alone, everything after it frozen: Adam, no weight decay (which
+        # would pull every learned feature towards 0, the program's "neutral").
+        opt = torch.optim.Adam(params, lr=o.lr)
+    elif o.init == "compiled":
         # Plain SGD from compiled weights: an exact model's gradients all but vanish, and
         # Adam's per-weight normalisation would blow them up into full-size steps on every
         # weight, breaking the compiled thresholds (sort fell to 0.1 accuracy in 25 steps at
@@ -350,7 +381,7 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
         module.load_state_dict(best[2])
     acc, tok = evaluate(model, setup.held_out)
     seconds = time.perf_counter() - start
-    model.info.update(steps=step, accuracy=acc, token_accuracy=tok, initial_accuracy=init_acc,
+    model.info.update(noise=o.noise, learn=o.learn, steps=step, accuracy=acc, token_accuracy=tok, initial_accuracy=init_acc,
                       distribution=setup.distribution, kept=o.keep, kept_step=kept_step,
                       time_limited=clock.out_of_time() and step < o.steps)
     return TrainResult(model, acc, tok, init_acc, init_tok, step, seconds, history, kept=o.keep,
