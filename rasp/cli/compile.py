@@ -170,7 +170,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     summary = model.summary()
     if args.json:
         summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches),
-                       reference="prefixes" if model.causal else "inputs")
+                       reference="prefixes" if model.causal else "inputs", max_error=report.max_error)
         print(json.dumps(summary))
     else:
         _print_summary(model, report, out)
@@ -192,13 +192,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _require_checked(report)
     if args.json:
         print(json.dumps({"verified_inputs": report.checked, "mismatches": len(report.mismatches), "seconds": seconds,
-                          "reference": "prefixes" if model.causal else "inputs"}))
+                          "reference": "prefixes" if model.causal else "inputs",
+                          "error_bound": model.error_bound, "max_error": report.max_error}))
     else:
         state = "[green]ok[/]" if report.ok else f"[red]{len(report.mismatches)} mismatches[/]"
         from rich.console import Console
 
         Console().print(
-            f"{report.checked} inputs checked against {_what_was_checked(model)} in {seconds:.2f}s: {state}",
+            f"{report.checked} inputs checked against {_what_was_checked(model)} in {seconds:.2f}s: {state}"
+            + _error_note(model, report),
             highlight=False,
         )
     _print_mismatches(report)
@@ -227,9 +229,17 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
     console.print(
         f"layers {s['layers']}, d_model {s['d_model']}, parameters {s['params']:,}; "
         f"verified on {report.checked} inputs against {_what_was_checked(model)}, "
-        f"{len(report.mismatches)} mismatches; " + (f"saved {out}" if report.ok else "nothing saved"),
+        f"{len(report.mismatches)} mismatches{_error_note(model, report)}; "
+        + (f"saved {out}" if report.ok else "nothing saved"),
         highlight=False,
     )
+
+
+def _error_note(model: Any, report: Any) -> str:
+    """For a model with fitted pieces: its stated bound and the largest error verification saw."""
+    if not model.error_bound:
+        return ""
+    return f" (continuous output: error bound {model.error_bound:.2e}, largest error seen {report.max_error:.2e})"
 
 
 def cmd_show_model(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from .estimate import (
     estimate_size,
 )
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
+from .continuous import TOLERANCE
 from .mlps import cleaning_mlp
 from .valueset import infer_value_sets
 
@@ -58,6 +59,9 @@ class CompiledModel:
     components: list[dict[str, Any]] = field(default_factory=list)
     # the user's program, which verification runs (on each prefix for a causal model); None: `program`
     reference: SOp | None = None
+    # a bound on |output - the interpreter's output| where the output is a continuous number
+    # (fitted pieces, see `continuous.py`); 0 for an exact model
+    error_bound: float = 0.0
 
     # -- running -----------------------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class CompiledModel:
             "d_model": cfg.d_model,
             "mlp_hidden": hidden,
             "params": sum(p.numel() for p in self.module.parameters()),
+            "error_bound": self.error_bound,
         }
 
     def placement(self) -> list[tuple[str, str, str]]:
@@ -155,6 +160,8 @@ class CompiledModel:
             "labels": self.labels,
             "alive_until": self.alive_until,
             "components": self.components,
+            "error_bound": self.error_bound,
+            "continuous": [n for n, s in self.spaces.items() if s.continuous],
         }
         return save_checkpoint(path, self.module.state_dict(), meta, force=force)
 
@@ -191,12 +198,14 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
 
         module = Transformer(ModelConfig(**meta["model"])).to(getattr(torch, meta.get("dtype", "float64")))
         module.load_state_dict(tensors)
-        spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in meta["spaces"]}
+        continuous = set(meta.get("continuous", []))
+        spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"], continuous=s["name"] in continuous)
+                  for s in meta["spaces"]}
         dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in meta["spaces"]}
         return CompiledModel(
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
-            components=meta.get("components", []),
+            components=meta.get("components", []), error_bound=float(meta.get("error_bound", 0.0)),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -204,14 +213,14 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
 
 def plan_layers(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
-    phase: Callable[[str], None] = lambda name: None,
+    phase: Callable[[str], None] = lambda name: None, tolerance: float = TOLERANCE,
 ) -> tuple[Blocks, Allocation]:
     """The compiler's heads and MLPs and the layer each goes in (no torch needed)."""
     order = topological_exprs(build_graph(sop))
     phase("value sets")
     value_sets = infer_value_sets(order, vocab, max_len, causal)
     phase("blocks")
-    blocks = lower(sop, value_sets, causal)
+    blocks = lower(sop, value_sets, causal, tolerance)
     phase("layout")
     return blocks, allocate_layers(blocks)
 
@@ -233,6 +242,7 @@ def compile_program(
     dtype: str = "float64",
     max_params: int | None = DEFAULT_MAX_PARAMS,
     on_phase: Callable[[str], None] | None = None,
+    tolerance: float = TOLERANCE,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
@@ -244,7 +254,10 @@ def compile_program(
     `no_pos` (needs `causal`) positions come from the causal mask and the position
     embedding is zero (see `nopos.py`). Models estimated above `max_params`
     parameters are refused before any weight is allocated (None: no limit).
-    `on_phase` is told each stage's name.
+    `on_phase` is told each stage's name. Functions of continuous numbers (means of
+    real numbers that cannot be enumerated) are fitted within `tolerance` (times
+    max(1, |value|)); the model's `error_bound` says how far its output may then be
+    from the interpreter's.
     """
     import torch
 
@@ -265,7 +278,7 @@ def compile_program(
         raise RaspCompileError("max_len must be at least 1")
     if max_params is not None:
         check_max_len(max_len)
-    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase)
+    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, tolerance)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}
     freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}
@@ -321,6 +334,7 @@ def compile_program(
         labels=layout.labels(),
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),
+        error_bound=blocks.output.error,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model
