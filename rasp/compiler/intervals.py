@@ -79,7 +79,10 @@ def map_interval(expr: RASPExpr, sources: list[RASPExpr], source_sets: list[tupl
             grid = set(np.linspace(lo, hi, GRID).tolist()) | ({0.0} if lo < 0 < hi else set())
             axes.append(sorted(grid))
         else:
-            axes.append(sorted(frozenset().union(*sets), key=lambda v: (isinstance(v, str), str(v) if isinstance(v, str) else v)))
+            values = sorted(frozenset().union(*sets), key=lambda v: (isinstance(v, str), str(v) if isinstance(v, str) else v))
+            if len(values) > GRID and all(is_number(v) for v in values):  # many numbers: a grid over their range
+                values = sorted(set(np.linspace(float(values[0]), float(values[-1]), GRID).tolist()) | {values[0], values[-1]})
+            axes.append(values)
     if int(np.prod([len(a) for a in axes])) > MAX_GRID:
         raise RaspCompileError(
             f"'{expr.name}' combines continuous numbers with too many other values to bound it",

@@ -41,7 +41,10 @@ class Knots:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
-        return self.y0 + (np.maximum(x[..., None] - self.x, 0) * self.changes).sum(axis=-1)
+        slopes = self.slopes
+        at_knots = self.y0 + np.concatenate([[0.0], np.cumsum(slopes[:-1] * np.diff(self.x))])
+        i = np.clip(np.searchsorted(self.x, x, side="right") - 1, 0, len(self.x) - 1)
+        return np.where(x <= self.x[0], self.y0, at_knots[i] + slopes[i] * (x - self.x[i]))
 
 
 def _from_points(xs: list[float], ys: list[float]) -> Knots:

@@ -207,7 +207,8 @@ def map_sources(expr: RASPExpr) -> list[RASPExpr]:
 
 def best_cut(expr: RASPExpr, sets: dict[int, tuple[frozenset, ...]], size_of: Callable[[RASPExpr], int] | None = None) -> list[RASPExpr]:
     """The inputs to enumerate an element-wise map over: for each argument, itself or (for
-    a map) the best inputs of its own arguments, whichever combination has the fewest
+    a map) the best inputs of its own arguments or its sources (the nearest inputs that are
+    not maps), whichever combination has the fewest
     combinations once shared inputs are counted once. `v + b if v > 0 else v - b` is then
     enumerated over (v, b), not over (v > 0, v + b, v - b); and a small lexicon feature
     (79 valences) is not expanded into the tokens (8,000)."""
@@ -221,7 +222,8 @@ def best_cut(expr: RASPExpr, sets: dict[int, tuple[frozenset, ...]], size_of: Ca
 
     def expanded(node: RASPExpr) -> dict[int, RASPExpr]:
         if node.id not in memo:
-            options = [[{c.id: c}] + ([expanded(c)] if isinstance(c, (Map, SequenceMap)) else []) for c in node.children]
+            options = [[{c.id: c}] + ([expanded(c), {s.id: s for s in map_sources(c)}] if isinstance(c, (Map, SequenceMap)) else [])
+                       for c in node.children]
             if len(options) > 8:
                 options = [o[:1] for o in options]
             best: dict[int, RASPExpr] | None = None
