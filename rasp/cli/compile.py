@@ -19,7 +19,7 @@ from .args import (
     add_program_args,
     load_program,
     non_negative_int,
-    parse_vocab,
+    program_vocab,
     read_input,
 )
 
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
 
 
 def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
-    add_program_args(p, what)
+    add_program_args(p, what, open_vocab=True)
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
@@ -89,10 +89,10 @@ def _compile(args: argparse.Namespace):
 
     prog = load_program(args.file)
     device = "cuda" if torch.cuda.is_available() else None
-    vocab = parse_vocab(args.vocab)
+    vocab = program_vocab(args)
     options = dict(
         causal=args.causal, output=args.sop, device=device, reuse=args.reuse, no_pos=args.no_pos,
-        dtype=args.dtype, max_params=None if args.allow_large else args.max_params,
+        dtype=args.dtype, max_params=None if args.allow_large else args.max_params, unk=getattr(args, "unk", None),
     )
     if args.json:
         return compile_program(prog, vocab, args.max_len, **options)

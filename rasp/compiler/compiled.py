@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspLoadError
-from ..ir.evaluate import Input
+from ..ir.evaluate import Input, tokenize
 from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
@@ -29,6 +29,7 @@ from .estimate import (
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .continuous import TOLERANCE
 from .mlps import cleaning_mlp
+from .vocab import OpenVocab, with_unk
 from .valueset import infer_value_sets
 
 
@@ -62,6 +63,17 @@ class CompiledModel:
     # a bound on |output - the interpreter's output| where the output is a continuous number
     # (fitted pieces, see `continuous.py`); 0 for an exact model
     error_bound: float = 0.0
+    # the unknown token of an open vocabulary (see `vocab.py`): unseen tokens map onto it or a shape
+    unk: str | None = None
+
+    def map_tokens(self, raw: Input) -> list[Any]:
+        """The tokens the model reads for `raw`: unseen tokens mapped (with `unk`), others as they are."""
+        tokens = tokenize(raw)
+        if self.unk is None:
+            return tokens
+        if getattr(self, "_open", None) is None:
+            self._open = OpenVocab(self.vocab, self.unk)
+        return self._open.map_all(tokens)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -75,7 +87,10 @@ class CompiledModel:
 
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        return encode_ids(self.vocab, self.max_len, list(inputs), self.device)
+        inputs = list(inputs)
+        if self.unk is not None:
+            inputs = [self.map_tokens(raw) for raw in inputs]
+        return encode_ids(self.vocab, self.max_len, inputs, self.device)
 
     def __call__(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -161,6 +176,8 @@ class CompiledModel:
             "alive_until": self.alive_until,
             "components": self.components,
             "error_bound": self.error_bound,
+            "unk": self.unk,
+            "shapes": OpenVocab(self.vocab, self.unk).shape_tokens() if self.unk is not None else [],
             "continuous": [n for n, s in self.spaces.items() if s.continuous],
         }
         return save_checkpoint(path, self.module.state_dict(), meta, force=force)
@@ -206,6 +223,7 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
             components=meta.get("components", []), error_bound=float(meta.get("error_bound", 0.0)),
+            unk=meta.get("unk"),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -243,6 +261,7 @@ def compile_program(
     max_params: int | None = DEFAULT_MAX_PARAMS,
     on_phase: Callable[[str], None] | None = None,
     tolerance: float = TOLERANCE,
+    unk: str | None = None,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
@@ -257,7 +276,8 @@ def compile_program(
     `on_phase` is told each stage's name. Functions of continuous numbers (means of
     real numbers that cannot be enumerated) are fitted within `tolerance` (times
     max(1, |value|)); the model's `error_bound` says how far its output may then be
-    from the interpreter's.
+    from the interpreter's. With `unk`, the vocabulary is open: tokens outside it map to
+    `unk` (added to the vocabulary if missing) or to a shape around it (see `vocab.py`).
     """
     import torch
 
@@ -273,7 +293,7 @@ def compile_program(
         from .nopos import without_positions
 
         sop = without_positions(sop, causal)
-    vocab = _vocab(vocab)
+    vocab = with_unk(_vocab(vocab), unk)
     if max_len < 1:
         raise RaspCompileError("max_len must be at least 1")
     if max_params is not None:
@@ -335,6 +355,7 @@ def compile_program(
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),
         error_bound=blocks.output.error,
+        unk=unk,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model
