@@ -239,7 +239,11 @@ def _error_note(model: Any, report: Any) -> str:
     """For a model with fitted pieces: its stated bound and the largest error verification saw."""
     if not model.error_bound:
         return ""
-    return f" (continuous output: error bound {model.error_bound:.2e}, largest error seen {report.max_error:.2e})"
+    from ..compiler.pieces import JUMP_MARGIN
+
+    jumps = "".join(f"; '{j['sop']}' jumps at {j['input']} = {j['at']:g} (exact there and from {JUMP_MARGIN:g} away)"
+                    for j in model.jumps)
+    return f" (continuous output: error bound {model.error_bound:.2e}, largest error seen {report.max_error:.2e}{jumps})"
 
 
 def cmd_show_model(args: argparse.Namespace) -> int:

@@ -40,7 +40,7 @@ from ..ir.sops import (
     SOp,
     Tokens,
 )
-from .continuous import TOLERANCE, continuous_mlp
+from .continuous import GATE_MAX, TOLERANCE, continuous_mlp, is_continuous
 from .intervals import not_enumerable
 from .layout import Space
 from .mlps import MLP, Parts, affine_1d, build_mlp, is_affine, separable_parts
@@ -112,6 +112,7 @@ class Blocks:
     # token features: spaces of element-wise maps of the tokens alone, by the map they hold,
     # written by the embedding (one row per vocabulary token holds its features)
     features: dict[Space, RASPExpr] = field(default_factory=dict)
+    jumps: list[dict[str, Any]] = field(default_factory=list)  # thresholds of fitted maps
 
 
 # --- lowering ---------------------------------------------------------------------------------
@@ -122,8 +123,6 @@ FUSE_BUDGET = 16_384
 # A lookup (an aggregate selecting at most one key) of numbers with more values than this is
 # read as one number, not one-hot (a running valence: thousands of values).
 LOOKUP_ONE_HOT = 64
-# A gate (a categorical leaf of an MLP over continuous numbers) may have at most this many values.
-GATE_MAX = 1_024
 
 # Below this estimated table width, selects compare one-hot codes (no extra layer).
 NUMERIC_SELECT_MIN = 2_048
@@ -139,6 +138,7 @@ class Lowering:
         self.causal = causal
         self.tolerance = tolerance
         self.features: dict[Space, RASPExpr] = {}
+        self.jumps: list[dict[str, Any]] = []  # thresholds of fitted maps (see continuous.py)
         self.spaces: dict[tuple[int, str], Space] = {}
         self.token_spaces: list[Space] = []
         self.position_spaces: list[Space] = []
@@ -208,10 +208,14 @@ class Lowering:
         where the map is not affine per gate case, the smallest sub-expressions mixing gates
         and continuous numbers (`mean * length`) get their own MLP first, so the non-linear
         rest (`s / sqrt(s * s + 15)`) is fitted on one number rather than once per case."""
+        for child in expr.children:  # a large exact number is read as one, not fused in
+            if isinstance(child, (Map, SequenceMap)) and not self.vs.is_continuous(child) \
+                    and self.vs.is_numeric(child) and len(self.vs.values(child)) > GATE_MAX:
+                self.space(child)
         for _ in range(16):
             tree = self._gated(self.tree(expr))
             mixed = _mixed_subtrees(tree)
-            gated = any(not s.continuous for s in tree.leaves())
+            gated = any(not is_continuous(s) for s in tree.leaves())
             approx = continuous_mlp(expr, tree, space, self.tolerance, affine_only=gated and bool(mixed))
             if approx is not None:
                 break
@@ -220,11 +224,14 @@ class Lowering:
         else:
             raise RaspCompileError(f"'{expr.name}' cannot be split into MLPs over continuous numbers", pos=expr.pos)
         space.error = approx.error
+        self.jumps += [{"sop": expr.name, "input": name, "at": at} for name, at in approx.jumps]
         self.mlps.append(approx.mlp)
 
     def _gated(self, tree: Tree) -> Tree:
         """`tree` with every part that holds no continuous number read one-hot (a gate)."""
-        if any(s.continuous for s in tree.leaves()):
+        if isinstance(tree, Leaf) and is_continuous(tree.space):
+            return tree
+        if any(is_continuous(s) for s in tree.leaves()):
             if isinstance(tree, Apply):
                 return Apply(tree.expr, tree.fn, [self._gated(a) for a in tree.args])
             return tree
@@ -623,7 +630,7 @@ def _dnf(selector: Selector) -> list[tuple[Literal, ...]]:
 def _mixed_subtrees(tree: Tree) -> list[Apply]:
     """The smallest proper sub-expressions of `tree` that combine continuous and exact leaves."""
     def mixed(t: Tree) -> bool:
-        kinds = {s.continuous for s in t.leaves()}
+        kinds = {is_continuous(s) for s in t.leaves()}
         return isinstance(t, Apply) and kinds == {True, False}
 
     out: dict[int, Apply] = {}
@@ -651,6 +658,6 @@ def lower(output: SOp, vs: ValueSets, causal: bool = False, tolerance: float = T
     positions = [s for s in lowering.position_spaces if s in read]
     tokens = [s for s in lowering.token_spaces if s in read]
     features = {s: e for s, e in lowering.features.items() if s in read}
-    return Blocks(tokens, positions, lowering.heads, lowering.mlps, out, features)
+    return Blocks(tokens, positions, lowering.heads, lowering.mlps, out, features, lowering.jumps)
 
 

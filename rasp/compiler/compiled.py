@@ -65,6 +65,9 @@ class CompiledModel:
     error_bound: float = 0.0
     # the unknown token of an open vocabulary (see `vocab.py`): unseen tokens map onto it or a shape
     unk: str | None = None
+    # thresholds where a fitted map jumps (`x + p if x > 0 else x - p`): exact there and from
+    # pieces.JUMP_MARGIN away; [{"sop", "input", "at"}]
+    jumps: list[dict[str, Any]] = field(default_factory=list)
 
     def map_tokens(self, raw: Input) -> list[Any]:
         """The tokens the model reads for `raw`: unseen tokens mapped (with `unk`), others as they are."""
@@ -139,6 +142,7 @@ class CompiledModel:
             "mlp_hidden": hidden,
             "params": sum(p.numel() for p in self.module.parameters()),
             "error_bound": self.error_bound,
+            "jumps": self.jumps,
         }
 
     def placement(self) -> list[tuple[str, str, str]]:
@@ -177,6 +181,7 @@ class CompiledModel:
             "components": self.components,
             "error_bound": self.error_bound,
             "unk": self.unk,
+            "jumps": self.jumps,
             "shapes": OpenVocab(self.vocab, self.unk).shape_tokens() if self.unk is not None else [],
             "continuous": [n for n, s in self.spaces.items() if s.continuous],
         }
@@ -223,7 +228,7 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
             components=meta.get("components", []), error_bound=float(meta.get("error_bound", 0.0)),
-            unk=meta.get("unk"),
+            unk=meta.get("unk"), jumps=meta.get("jumps", []),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -356,6 +361,7 @@ def compile_program(
         components=components(allocation, names),
         error_bound=blocks.output.error,
         unk=unk,
+        jumps=blocks.jumps,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model

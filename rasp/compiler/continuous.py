@@ -15,7 +15,7 @@ counted where they are amplified.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from .valueset import is_number
 
 # Default largest error of a fitted function (absolute, times max(1, |output|)).
 TOLERANCE = 1e-6
+# Exact inputs with more values than this are read as numbers on their interval, not gated on.
+GATE_MAX = 1_024
 # Random points per case on which a function of continuous leaves is tested for being affine.
 AFFINE_PROBES = 24
 
@@ -39,19 +41,23 @@ class Approximation:
     error: float  # a bound on |output - exact| over the leaves' intervals
     lo: float  # the output's range
     hi: float
+    # thresholds where the function jumps, as (input name, value): the bound holds at them and
+    # from pieces.JUMP_MARGIN away (a sign test with a margin)
+    jumps: list[tuple[str, float]] = field(default_factory=list)
 
 
 def continuous_mlp(expr: RASPExpr, tree: Tree, out: Space, tolerance: float = TOLERANCE,
                    affine_only: bool = False) -> Approximation | None:
     """The MLP, its error bound and range; with `affine_only`, None unless every case is affine."""
     leaves = tree.leaves()
-    numbers = [s for s in leaves if s.continuous]
-    gates = [s for s in leaves if not s.continuous]
+    numbers = [s for s in leaves if is_continuous(s)]
+    gates = [s for s in leaves if not is_continuous(s)]
     if any(not s.categorical for s in gates):
         raise RaspCompileError(f"'{expr.name}' mixes continuous numbers with exact ones it cannot gate on", pos=expr.pos)
     rng = np.random.default_rng(0)
     neurons = _Neurons(out)
     error, lo, hi = 0.0, np.inf, -np.inf
+    jumps: list[tuple[str, float]] = []
     for case in reachable(gates):
         env = dict(zip(gates, case))
 
@@ -92,11 +98,18 @@ def continuous_mlp(expr: RASPExpr, tree: Tree, out: Space, tolerance: float = TO
         neurons.add(indicator, np.array([knots.y0]))
         add_pieces(neurons, {x: np.ones(1)}, knots, x_lo, x_hi, gate if gates else None)
         values = knots(np.linspace(x_lo, x_hi, 257))
+        jumps += [(x.name, c) for c in knots.jumps if (x.name, c) not in jumps]
         error = max(error, knots.error + float(np.abs(knots.slopes).max(initial=0.0)) * x.error)
         lo, hi = min(lo, float(values.min())), max(hi, float(values.max()))
     if not np.isfinite(lo):
         raise RaspCompileError(f"'{expr.name}' has no computable value", pos=expr.pos)
-    return Approximation(neurons.build(expr), error, lo, hi)
+    return Approximation(neurons.build(expr), error, lo, hi, jumps)
+
+
+def is_continuous(space: Space) -> bool:
+    """Read as a number on an interval: a continuous number, or an exact number with more
+    values than can be gated on one by one (a running valence: tens of thousands)."""
+    return space.continuous or (not space.categorical and len(space.values) > GATE_MAX)
 
 
 def _ends(space: Space) -> tuple[float, float]:

@@ -10,18 +10,24 @@ slopes s_i between them: one unit per knot. Two ways to get the knots:
   halving pieces until linear interpolation is within a tolerance of the function
   everywhere it is sampled (12 more points per piece, after fitting); the largest error
   seen is the stated bound. Sampled, not proved: exact for piecewise-linear
-  functions, and for smooth ones the error between samples is far below it.
+  functions, and for smooth ones the error between samples is far below it. A jump
+  (`x + p if x > 0 else x - p`) is found, placed at its threshold (to 9 decimals) and
+  given a ramp JUMP_MARGIN wide on each side: the bound holds at the threshold and
+  from JUMP_MARGIN away, a sign test with a margin.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 # Pieces of one fitted function beyond which fitting stops (the bound then says so).
 MAX_PIECES = 4_096
+# A jump of a fitted function (a sign test on a continuous number) becomes a ramp this wide on
+# each side of it: the bound holds for inputs at least this far from the jump, and exactly at it.
+JUMP_MARGIN = 1e-9
 # Points checked inside every fitted piece, to state its error.
 CHECK_POINTS = 12
 
@@ -33,7 +39,8 @@ class Knots:
     x: np.ndarray  # knots, increasing
     y0: float  # value at x[0] (and to its left)
     changes: np.ndarray  # slope change at each knot (the first is the first slope)
-    error: float = 0.0  # largest |f - pieces| measured (0 for exact knots)
+    error: float = 0.0  # largest |f - pieces| measured (0 for exact knots), away from jumps
+    jumps: list[float] = field(default_factory=list)  # where f jumps: exact only JUMP_MARGIN away
 
     @property
     def slopes(self) -> np.ndarray:
@@ -96,6 +103,7 @@ def fitted_knots(f: Callable[[float], float], lo: float, hi: float, tolerance: f
     target = tolerance / 2
     smallest = (hi - lo) * 1e-12
     xs = [lo]
+    jumps: list[float] = []
     width = (hi - lo) / 64
     while xs[-1] < hi and len(xs) <= MAX_PIECES:
         a = xs[-1]
@@ -107,11 +115,33 @@ def fitted_knots(f: Callable[[float], float], lo: float, hi: float, tolerance: f
                 w = longer
         while chord_error(a, a + w, probe) > target and w > smallest:
             w = max(smallest, w * min(0.5, 0.9 * np.sqrt(target / chord_error(a, a + w, probe))))
+        if w <= smallest and chord_error(a, a + w, probe) > target:  # a jump (a test like x > 0)
+            c = _jump(value, a, a + w)
+            ramp = [x for x in (c - JUMP_MARGIN, c, c + JUMP_MARGIN) if a < x < hi]
+            xs += ramp
+            jumps.append(c)
+            continue
         xs.append(min(hi, a + w))
         width = w
     if xs[-1] < hi:
         xs.append(hi)
     knots = _from_points(xs, [value(x) for x in xs])
     check = (np.arange(CHECK_POINTS) + 0.5) / CHECK_POINTS
-    knots.error = max(chord_error(a, b, check) for a, b in zip(xs, xs[1:]))
+    knots.error = max((chord_error(a, b, check) for a, b in zip(xs, xs[1:])
+                       if not any(a - JUMP_MARGIN * 1e-3 <= c <= b + JUMP_MARGIN * 1e-3 for c in jumps)), default=0.0)
+    knots.jumps = jumps
     return knots
+
+
+def _jump(value: Callable[[float], float], a: float, b: float) -> float:
+    """Where f jumps inside [a, b] (halving towards the larger change), rounded to 9 decimals,
+    so that a test at a round threshold (0, 0.05) jumps exactly there."""
+    for _ in range(200):
+        m = (a + b) / 2
+        if m in (a, b):
+            break
+        if abs(value(m) - value(a)) >= abs(value(b) - value(m)):
+            b = m
+        else:
+            a = m
+    return float(round(b, 9)) + 0.0

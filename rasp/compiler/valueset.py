@@ -141,7 +141,15 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
                 sets[expr.id] = map_interval(expr, cut, [sets[s.id] for s in cut], continuous, evaluate_over)
                 continuous.add(expr.id)
             else:
-                sets[expr.id] = _elementwise(expr, list(expr.children), sets, best_cut(expr, sets))
+                cut = best_cut(expr, sets)
+                try:
+                    sets[expr.id] = _elementwise(expr, list(expr.children), sets, cut)
+                except RaspCompileError as too_many:  # numbers too many to list: an interval
+                    try:
+                        sets[expr.id] = map_interval(expr, cut, [sets[s.id] for s in cut], continuous, evaluate_over)
+                    except RaspCompileError:
+                        raise too_many from None
+                    continuous.add(expr.id)
         elif isinstance(expr, Select):
             for side in (expr.keys, expr.queries):
                 if side.id in continuous:
