@@ -93,8 +93,12 @@ def replace_leaf(tree: Tree, old: Space, new: Space, done: dict[int, Tree] | Non
 
 def combinations(leaves: list[Space]) -> int:
     """An upper bound on the number of `reachable` combinations (cheap to compute)."""
+    if not leaves:
+        return 1
     per_position = {tuple(s.per_position[p] for s in leaves) for p in range(_positions(leaves))}
-    return sum(int(np.prod([len(x) for x in sets])) for sets in per_position) if leaves else 1
+    by_position = sum(int(np.prod([len(x) for x in sets])) for sets in per_position)
+    # every combination is also one of the product of the leaves' value sets
+    return min(by_position, int(np.prod([float(len(s.values)) for s in leaves])))
 
 
 def reachable(leaves: list[Space]) -> list[tuple]:
