@@ -17,6 +17,7 @@ from ..ir.sops import SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
+from .continuous import TOLERANCE
 from .encoding import encode_ids, run_grouped, run_with_cache
 from .estimate import (
     DEFAULT_MAX_PARAMS,
@@ -27,10 +28,9 @@ from .estimate import (
     estimate_size,
 )
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
-from .continuous import TOLERANCE
 from .mlps import cleaning_mlp
-from .vocab import OpenVocab, with_unk
 from .valueset import infer_value_sets
+from .vocab import OpenVocab, with_unk
 
 
 @dataclass

@@ -61,7 +61,7 @@ def continuous_mlp(expr: RASPExpr, tree: Tree, out: Space, tolerance: float = TO
     for case in reachable(gates):
         env = dict(zip(gates, case))
 
-        def f(*xs: float) -> float:
+        def f(*xs: float, env: dict = env) -> float:
             y = tree.evaluate({**env, **dict(zip(numbers, xs))})
             if not (is_number(y) or isinstance(y, bool)):
                 raise RaspCompileError(

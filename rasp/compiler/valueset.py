@@ -28,7 +28,6 @@ import numpy as np
 
 from ..errors import RaspCompileError, RaspError
 from ..ir.evaluate import _convert_tokens, native, token_array
-from .intervals import GRID, aggregate_interval, map_interval, not_enumerable
 from ..ir.sops import (
     Aggregate,
     Comparison,
@@ -45,6 +44,7 @@ from ..ir.sops import (
     SequenceMap,
     Tokens,
 )
+from .intervals import GRID, aggregate_interval, map_interval, not_enumerable
 
 NEVER, MAYBE, ALWAYS = 0, 1, 2
 # Beyond this many values (or input combinations) a program is too big to compile.
