@@ -49,28 +49,29 @@ def ends(sets: tuple[frozenset, ...]) -> tuple[float, float]:
     return min(union), max(union)
 
 
-def aggregate_interval(expr: RASPExpr, states: np.ndarray, value_sets: tuple[frozenset, ...]) -> tuple[frozenset, ...]:
-    """A numeric mean's interval: the hull of every value it may average and of its default."""
-    from .valueset import ALWAYS, aggregate_default, is_number
+def is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
+
+def aggregate_interval(expr: RASPExpr, value_sets: tuple[frozenset, ...], default: Any,
+                       may_be_empty: bool) -> tuple[frozenset, ...]:
+    """A numeric mean's interval: the hull of every value it may average and of its default
+    (where the selector may select nothing)."""
     union = [v for s in value_sets for v in s]
     if not union or not all(is_number(v) for v in union):
         raise not_enumerable(expr.sop, "averaged (it is not a number)")
     lo, hi = ends(value_sets)
-    default = aggregate_default(expr, True)
     if not is_number(default):
         raise not_enumerable(expr, "given a non-numeric default")
-    if not all((states[p, : p + 1] == ALWAYS).any() for p in range(states.shape[0])):  # may select nothing
+    if may_be_empty:
         lo, hi = min(lo, float(default)), max(hi, float(default))
-    return interval(lo, hi, states.shape[0])
+    return interval(lo, hi, len(value_sets))
 
 
 def map_interval(expr: RASPExpr, sources: list[RASPExpr], source_sets: list[tuple[frozenset, ...]],
                  continuous: set[int], evaluate: Callable[[RASPExpr, dict[int, Any]], Any]) -> tuple[frozenset, ...]:
     """A map of continuous inputs: its range over a grid of their intervals and every value
     of its other inputs (at any position), widened by WIDEN on each side."""
-    from .valueset import is_number
-
     n = len(source_sets[0])
     axes = []
     for source, sets in zip(sources, source_sets):

@@ -44,7 +44,7 @@ from ..ir.sops import (
     SequenceMap,
     Tokens,
 )
-from .intervals import GRID, aggregate_interval, map_interval, not_enumerable
+from .intervals import GRID, aggregate_interval, is_number, map_interval, not_enumerable
 
 NEVER, MAYBE, ALWAYS = 0, 1, 2
 # Beyond this many values (or input combinations) a program is too big to compile.
@@ -58,8 +58,6 @@ def value_key(v: Any) -> tuple:
     return (0, float(v), "")
 
 
-def is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -167,7 +165,7 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
             states = _masked(selections[expr.selector.id], causal)
             single = selects_at_most_one(expr.selector, sets)
             if expr.sop.id in continuous:
-                sets[expr.id] = aggregate_interval(expr, states, sets[expr.sop.id])
+                sets[expr.id] = _mean_interval(expr, states, sets[expr.sop.id])
                 continuous.add(expr.id)
                 continue
             try:
@@ -175,11 +173,16 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
             except RaspCompileError:
                 if single or not _numbers(sets[expr.sop.id]):
                     raise
-                sets[expr.id] = aggregate_interval(expr, states, sets[expr.sop.id])
+                sets[expr.id] = _mean_interval(expr, states, sets[expr.sop.id])
                 continuous.add(expr.id)
         else:
             raise RaspCompileError(f"cannot compile a {type(expr).__name__}", pos=expr.pos)
     return ValueSets(max_len, sets, selections, frozenset(continuous))
+
+
+def _mean_interval(expr: Aggregate, states: np.ndarray, value_sets: tuple[frozenset, ...]) -> tuple[frozenset, ...]:
+    may_be_empty = not all((states[p, : p + 1] == ALWAYS).any() for p in range(states.shape[0]))
+    return aggregate_interval(expr, value_sets, aggregate_default(expr, True), may_be_empty)
 
 
 def _numbers(value_sets: tuple[frozenset, ...]) -> bool:
