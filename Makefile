@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench bench-scale table1 lint clean
+.PHONY: setup test demo bench bench-scale table1 hypothesis lint clean vader
 
 setup: $(STAMP)
 
@@ -48,12 +48,20 @@ bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
 	$(PY) bench/bench_compile.py
 	$(PY) bench/bench_corpora.py
+	$(PY) bench/readme_figures.py --all
 
-# Learned versus compiled (RASP paper Table 1 at CPU scale, ~30 min on 2 cores); e.g.
+# Learned versus compiled (RASP paper Table 1 at CPU scale; the README's "Table 1" section
+# says how long it took, on how many cores); e.g.
 # make table1 TABLE1_ARGS="--quick"   or   TABLE1_ARGS="--out-dir table1 --device cuda --jobs 8".
 TABLE1_ARGS ?=
 table1: $(STAMP)
 	$(PY) bench/table1.py $(TABLE1_ARGS)
+
+# Is the trained model running the program? Probes and interchange interventions for the
+# Table 1 tasks and the previous-token story (README); writes docs/hypothesis/.
+HYPOTHESIS_ARGS ?=
+hypothesis: $(STAMP)
+	$(PY) bench/hypothesis.py --out-dir docs/hypothesis $(HYPOTHESIS_ARGS)
 
 # Long (minutes per program): compile + verify time, memory and size against max_len.
 bench-scale: $(STAMP)
@@ -64,3 +72,10 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# VADER on its rated data: vaderSentiment 3.3.2, the interpreter and the compiled model
+# (VADER_ARGS="--no-compiled" leaves the compiled model out).
+VADER_ARGS ?=
+vader: $(STAMP)
+	$(PY) -m pip install -q vadersentiment==3.3.2
+	$(PY) bench/vader.py $(VADER_ARGS)

@@ -53,8 +53,13 @@ STDLIB = {
 }
 
 
+# Checked elsewhere: vader needs the continuous numbers of issue 17's compiler work (its
+# interpreter tests are tests/test_vader.py).
+ELSEWHERE = {"vader"}
+
+
 def test_every_program_has_a_vocabulary():
-    assert {p.stem for p in PROGRAMS.glob("*.rasp")} <= set(VOCABS)
+    assert {p.stem for p in PROGRAMS.glob("*.rasp")} <= set(VOCABS) | ELSEWHERE
 
 
 def _check(sop, vocab, max_len, inputs):

@@ -60,10 +60,11 @@ def test_round_gives_ints():
     assert same(got, [0, 0, 1, 2])  # round(0.5) == 0 and round(1.5) == 2, as Python rounds
 
 
-def test_hist_bos_types_follow_python_division():
-    # (1 / aggregate(...)) - 1 is a float at every position, BOS included
+def test_hist_bos_rounds_as_the_reference_does_now():
+    # the reference's current paper_examples.rasp rounds 1 / aggregate(...) before the - 1: ints
     got = run("x = hist_bos;", "§abbccc")
-    assert same(got, [0.0, 1.0, 2.0, 2.0, 3.0, 3.0, 3.0])
+    assert same(got, [0, 1, 2, 2, 3, 3, 3])
+    assert same(run("x = hist_bos;", "§" + "a" * 47), [0] + [47] * 47)
 
 
 @pytest.mark.parametrize(
@@ -193,9 +194,11 @@ def test_draw_statement_renders_with_our_draw(tmp_path, monkeypatch):
 # --- chained ternaries ----------------------------------------------------------------------------
 
 
-def test_unbracketed_chained_ternary_warns_and_groups_as_python():
+def test_unbracketed_chained_ternary_warns_and_groups_as_the_reference():
     prog = rasp.from_source("x = 1 if indices == 0 else 2 if indices == 1 else 3;")
-    assert prog("abc") == [1, 2, 3]  # a if c1 else (b if c2 else d)
+    assert prog("abc") == [3, 2, 3]  # (a if c1 else b) if c2 else d
+    python_style = rasp.from_source("x = 1 if indices == 0 else (2 if indices == 1 else 3);")
+    assert python_style("abc") == [1, 2, 3]
     [warning] = prog.warnings
     assert "reference" in warning.message and warning.pos.line == 1
 
@@ -220,14 +223,14 @@ def test_cli_prints_the_ternary_warning(tmp_path, capsys):
     src.write_text("x = 1 if indices == 0 else\n    2 if indices == 1 else 3;\n")
     assert main(["run", str(src), "--input", "abc"]) == 0
     captured = capsys.readouterr()
-    assert "[1, 2, 3]" in captured.out
+    assert "[3, 2, 3]" in captured.out
     assert "warning: unbracketed chain" in captured.err
 
 
 def test_repl_prints_the_ternary_warning():
     out = ReplSession().feed("x = 1 if indices == 0 else 2 if indices == 1 else 3;")
     assert out.startswith("<input>:1:5: warning: unbracketed chain")
-    assert "Example: x(\"hello\") = [1, 2, 3, 3, 3] (ints)" in out
+    assert "Example: x(\"hello\") = [3, 2, 3, 3, 3] (ints)" in out
 
 
 def test_stdlib_has_no_ternary_warnings():

@@ -48,13 +48,26 @@ def test_export_matches_logits_and_attention_patterns(stdlib, name):
         ours = model.run_with_cache(raw)
         logits, cache = lens.run_with_cache(ids)
         assert torch.allclose(logits, ours["output"], atol=1e-9), raw
-        patterns = [f"blocks.{i}.attn.hook_pattern" for i in range(model.module.cfg.n_layers)]
-        # every activation under the same hook name: patterns, embeddings, residual snapshots
-        for key in patterns + [k for k in ours if k != "output"]:
-            # layers with fewer heads than the widest are padded with silent heads (zero W_O) in
-            # TransformerLens, which sizes every layer alike: compare the model's own heads
-            theirs = cache[key][:, : ours[key].shape[1]] if key in patterns else cache[key]
+        # every activation under the same hook name: embeddings, residual snapshots, q/k/v/z,
+        # patterns, attention and MLP outputs, MLP units
+        for key in [k for k in ours if k != "output"]:
+            # layers with fewer heads or units than the widest are padded with silent ones in
+            # TransformerLens, which sizes every layer alike: compare the model's own
+            theirs = _own_part(cache[key], ours[key], key)
+            if key.endswith("attn.hook_q") and transformer_lens_major() >= 4:
+                theirs = theirs / model.module.cfg.d_head**0.5  # TL 4 always scales: the export carries it in W_Q
             assert torch.allclose(theirs, ours[key], atol=1e-9), (raw, key)
+
+
+def _own_part(theirs, ours, key: str):
+    """TransformerLens's activation cut to the heads (or MLP units) the model has."""
+    if key.endswith("attn.hook_pattern"):
+        return theirs[:, : ours.shape[1]]
+    if key.split(".")[-1] in ("hook_q", "hook_k", "hook_v", "hook_z"):
+        return theirs[:, :, : ours.shape[2]]
+    if key.endswith(("mlp.hook_pre", "mlp.hook_post")):
+        return theirs[..., : ours.shape[-1]]
+    return theirs
 
 
 def test_causal_model_exports_with_its_mask(stdlib):

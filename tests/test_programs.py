@@ -45,6 +45,12 @@ CASES = {
         (["she", "does", "not", "see", "him"], ["good"] * 5),
         (["she", "does", "not", "see", "he"], ["bad"] * 5),
     ]),
+    # VADER (tokens of the vader tokenizer): "good" has valence 1.9, compound x / sqrt(x^2 + 15)
+    "vader": ("compound", [
+        (["we", "drove", "home", "<!0>", "<?0>"], [0.0] * 5),
+        (["good", "<!0>", "<?0>"], [1.9 / (1.9 * 1.9 + 15) ** 0.5] * 3),
+        (["not", "good", "<!0>", "<?0>"], [1.9 * -0.74 / ((1.9 * -0.74) ** 2 + 15) ** 0.5] * 4),
+    ]),
     "translate": ("french", [
         (["the", "cat", "sees", "a", "dog"], ["le", "chat", "voit", "un", "chien"]),
         (["the", "dog", "of", "the", "teacher", "sleeps"], ["le", "chien", "du", "_", "professeur", "dort"]),

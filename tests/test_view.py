@@ -62,8 +62,14 @@ def _flags(path: Path) -> tuple[list[str], list | str]:
     return [str(path), "--vocab", vocab, "--max-len", str(len(raw))] + _input_flags(raw), raw
 
 
+# vader.rasp compiles with the continuous numbers of issue 17's compiler work, not before.
+NOT_YET_COMPILED = {"vader"}
+
+
 @pytest.mark.parametrize("path", sorted(PROGRAMS.glob("*.rasp")), ids=lambda p: p.stem)
 def test_trace_and_view_every_program(path, capsys, tmp_path):
+    if path.stem in NOT_YET_COMPILED:
+        pytest.skip(f"{path.name} needs the compiler's continuous numbers (issue 17)")
     flags, raw = _flags(path)
     assert main(["trace", *flags, "--json"]) == 0, capsys.readouterr().err
     got = json.loads(capsys.readouterr().out)

@@ -19,6 +19,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     raw = read_input(args)
     name = args.sop or prog.output_name
     values = prog(raw, name)
+    for w in prog.input_warnings(raw):
+        print(w.format(), file=sys.stderr)
     if args.json:
         print(to_json({"output": values, "name": name}))
     elif values and isinstance(values[0], list):
@@ -123,12 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_repl)
 
     # Each command group registers its subcommands; a new group adds its module here.
+    from . import analysis as analysis_commands
     from . import compile as compile_commands
     from . import eval as eval_commands
     from . import train as train_commands
     from . import view as view_commands
 
-    for group in (compile_commands, view_commands, eval_commands, train_commands):
+    for group in (compile_commands, view_commands, eval_commands, train_commands, analysis_commands):
         group.register(sub)
     return parser
 
@@ -136,8 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from ..files import protect_inputs
+
     try:
-        return func(args)
+        with protect_inputs():  # no output replaces a file the command has read
+            return func(args)
     except RaspError as e:
         print(e.format(), file=sys.stderr)
         return 1

@@ -1,7 +1,8 @@
 """Flags shared by every subcommand, so each takes programs, inputs and outputs one way.
 
-- input:   `--input TEXT` (one token per character; `--words` splits on whitespace),
-           or `--input-json '[...]'` (tokens keep their JSON types); never both.
+- input:   `--input TEXT` (one token per character; `--tokenizer NAME` splits it with a
+           registered tokenizer, `--words` is `--tokenizer words`), or `--input-json '[...]'`
+           (tokens keep their JSON types); never both.
 - program: `FILE --vocab a,b,c --max-len N [--sop NAME] [--causal]`.
 - s-op:    `--sop NAME` picks the s-op (`--output` is kept as an alias).
 - files:   `-o/--out PATH` names the file written; `--force` lets it replace an existing one.
@@ -28,13 +29,33 @@ def load_program(path: str) -> Any:
 
 
 def add_input_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", "-i", help="input text, one token per character (see --words)")
+    p.add_argument("--input", "-i", help="input text, one token per character (see --words, --tokenizer)")
     p.add_argument("--input-json", help="input as a JSON list of tokens, e.g. '[1, 2, 3]'")
-    p.add_argument("--words", action="store_true", help="split --input on whitespace into word tokens")
+    p.add_argument("--words", action="store_true", help="split --input on whitespace into word tokens (--tokenizer words)")
+    add_tokenizer_arg(p, "split --input with this tokenizer (a saved model's own by default)")
 
 
-def read_input(args: argparse.Namespace) -> Any:
-    """The input the flags of `add_input_args` describe."""
+def add_tokenizer_arg(p: argparse.ArgumentParser, what: str) -> None:
+    from ..text import TOKENIZERS, get_tokenizer
+
+    get_tokenizer("chars")  # registers the built-in tokenizers, so the help can list them
+    names = ", ".join(sorted(TOKENIZERS))
+    p.add_argument("--tokenizer", metavar="NAME", help=f"{what}; one of {names}")
+
+
+def tokenizer_of(args: argparse.Namespace, default: str | None = None) -> str | None:
+    """The tokenizer the flags name (`--words` is `words`), else `default`."""
+    name = getattr(args, "tokenizer", None)
+    if getattr(args, "words", False):
+        if name not in (None, "words"):
+            raise RaspInputError(f"give --words or --tokenizer {name}, not both")
+        name = "words"
+    return name or default
+
+
+def read_input(args: argparse.Namespace, default_tokenizer: str | None = None) -> Any:
+    """The input the flags of `add_input_args` describe; `default_tokenizer` (a saved
+    model's) splits --input when no flag names one."""
     if args.input_json is not None and args.input is not None:
         raise RaspInputError("give either --input or --input-json, not both")
     if args.input_json is not None:
@@ -47,7 +68,12 @@ def read_input(args: argparse.Namespace) -> Any:
         return value
     if args.input is None:
         raise RaspInputError("no input given: use --input TEXT or --input-json '[...]'")
-    return args.input.split() if args.words else args.input
+    name = tokenizer_of(args, default_tokenizer)
+    if name is None:
+        return args.input
+    from ..text import tokenize
+
+    return tokenize(args.input, name)
 
 
 def add_sop_arg(p: argparse.ArgumentParser, what: str = "use") -> None:

@@ -17,10 +17,12 @@ from .args import (
     add_input_args,
     add_out_arg,
     add_program_args,
+    add_tokenizer_arg,
     load_program,
     non_negative_int,
     program_vocab,
     read_input,
+    tokenizer_of,
 )
 
 
@@ -49,6 +51,7 @@ def register(subparsers: Any) -> None:
 
 def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
     add_program_args(p, what, open_vocab=True)
+    add_tokenizer_arg(p, "the tokenizer that splits the model's text inputs (recorded in the model file)")
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
         help="give every s-op its own residual dimensions (by default dead s-ops' dimensions are reused)",
@@ -92,7 +95,8 @@ def _compile(args: argparse.Namespace):
     vocab = program_vocab(args)
     options = dict(
         causal=args.causal, output=args.sop, device=device, reuse=args.reuse, no_pos=args.no_pos,
-        dtype=args.dtype, max_params=None if args.allow_large else args.max_params, unk=getattr(args, "unk", None),
+        dtype=args.dtype, max_params=None if args.allow_large else args.max_params,
+        tokenizer=tokenizer_of(args), unk=getattr(args, "unk", None),
     )
     if args.json:
         return compile_program(prog, vocab, args.max_len, **options)
@@ -161,7 +165,8 @@ def _print_mismatches(report: Any) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    out = check_output(args.out or Path(args.file).with_suffix(".safetensors").name, args.force, [args.file])
+    default = Path(args.file).with_suffix(".safetensors").name
+    out = check_output(default if args.out is None else args.out, args.force, [args.file])
     model = _compile(args)
     report, _ = _verify(model, 20_000, 2_000, quiet=args.json)
     _require_total(report)
@@ -250,8 +255,9 @@ def cmd_show_model(args: argparse.Namespace) -> int:
     from ..models import load_any
     from ..view.show import show_model
 
+    check_output(args.out, args.force, [args.model])
     model = load_any(args.model)
-    raw = read_input(args)
+    raw = read_input(args, getattr(model, "tokenizer", None))
     path = show_model(model, raw, args.out, args.force)
     print(f"wrote {path}")
     return 0

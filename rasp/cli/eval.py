@@ -8,7 +8,8 @@ import sys
 import time
 from typing import Any
 
-from .args import add_sop_arg
+from ..errors import RaspInputError
+from .args import add_sop_arg, add_tokenizer_arg
 
 
 def register(subparsers: Any) -> None:
@@ -17,6 +18,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("corpus", help="a .tsv corpus: input<TAB>expected, tokens separated by single spaces")
     p.add_argument("--classify", action="store_true",
                    help="the expected column is one label, compared with the output at the last position")
+    p.add_argument("--numeric", action="store_true",
+                   help="the expected column is a number, compared with the output at the last position")
+    p.add_argument("--tolerance", type=float, default=None, metavar="T",
+                   help="with --numeric: the largest difference that counts as right (default 1e-4)")
+    p.add_argument("--columns", type=_columns, metavar="IN,EXPECTED",
+                   help="the TAB-separated fields (1-based) holding the input and the expected output, "
+                   "e.g. 3,2 for id<TAB>rating<TAB>text (default: the only two)")
+    add_tokenizer_arg(p, "split the input column (raw text) with this tokenizer; a saved model's own by default")
     p.add_argument("--compiled", action="store_true",
                    help="compile the program for the corpus's words and score the transformer")
     add_sop_arg(p, "score")
@@ -25,32 +34,58 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_eval)
 
 
+def _columns(text: str) -> tuple[int, int]:
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give two field numbers from 1, e.g. 3,2")
+    first, second = (int(p) for p in parts)
+    if first == second:
+        raise argparse.ArgumentTypeError("the input and the expected output must be different fields")
+    return first, second
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import rasp
 
     from .. import eval as corpus_eval
 
-    examples = corpus_eval.read_corpus(args.corpus, args.classify)
-    model_info: dict[str, Any] = {}
+    if args.numeric and args.classify:
+        raise RaspInputError("give --numeric or --classify, not both")
+    if args.tolerance is not None and (not args.numeric or not args.tolerance >= 0):
+        raise RaspInputError("--tolerance needs --numeric and a number of 0 or more")
+    model = None
     if args.program.endswith(".safetensors"):  # a saved model: its vocabulary is fixed
         model = rasp.load_model(args.program)
+    tokenizer = args.tokenizer or getattr(model, "tokenizer", None)
+    layout = corpus_eval.Layout(args.columns, tokenizer, args.classify, args.numeric)
+    examples = corpus_eval.read_corpus(args.corpus, args.classify, layout)
+    model_info: dict[str, Any] = {}
+    if model is not None:
         corpus_eval.check_vocab(model, examples, args.corpus)
         run = model.run_batch
-    elif args.compiled:
-        model, model_info = corpus_eval.compile_for(rasp.load(args.program), examples, args.sop)
-        run = model.run_batch
     else:
-        run = corpus_eval.interpreter_runner(rasp.load(args.program), args.sop)
-    result = _score_with_progress(corpus_eval, run, examples, args.classify)
+        prog = rasp.load(args.program)
+        warning = corpus_eval.lexicon_warning(prog, examples)
+        if warning:
+            print(warning.format(), file=sys.stderr)
+        if args.compiled:
+            model, model_info = corpus_eval.compile_for(prog, examples, args.sop, tokenizer)
+            run = model.run_batch
+        else:
+            run = corpus_eval.interpreter_runner(prog, args.sop)
+    tolerance = None
+    if args.numeric:
+        tolerance = corpus_eval.DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
+    result = _score_with_progress(corpus_eval, run, examples, args.classify, tolerance)
     result.model = model_info
     _report(result, args)
     return 0
 
 
-def _score_with_progress(corpus_eval: Any, run: Any, examples: list, classify: bool) -> Any:
+def _score_with_progress(corpus_eval: Any, run: Any, examples: list, classify: bool, tolerance: float | None) -> Any:
     """Score, with a progress bar on a terminal once a run takes more than a second."""
     if not sys.stderr.isatty():
-        return corpus_eval.score(run, examples, classify)
+        return corpus_eval.score(run, examples, classify, tolerance=tolerance)
     from rich.console import Console
     from rich.progress import Progress
 
@@ -61,7 +96,7 @@ def _score_with_progress(corpus_eval: Any, run: Any, examples: list, classify: b
         def advance(n: int) -> None:
             progress.update(task, advance=n, visible=time.perf_counter() - start > 1.0)
 
-        return corpus_eval.score(run, examples, classify, on_progress=advance)
+        return corpus_eval.score(run, examples, classify, on_progress=advance, tolerance=tolerance)
 
 
 def _report(result: Any, args: argparse.Namespace) -> None:
@@ -72,7 +107,12 @@ def _report(result: Any, args: argparse.Namespace) -> None:
     if len(result.failures) > len(shown):
         print(f"... and {len(result.failures) - len(shown)} more failures")
     t = result.total
-    print(f"accuracy {t.accuracy:.3f} ({t.correct}/{t.n})")
+    if result.max_abs_error is not None:
+        r = "undefined" if result.pearson is None else f"{result.pearson:.4f}"
+        print(f"within {args.tolerance if args.tolerance is not None else 1e-4:g}: {t.accuracy:.4f} ({t.correct}/{t.n}); "
+              f"max abs error {result.max_abs_error:.3g}; pearson r {r}")
+    else:
+        print(f"accuracy {t.accuracy:.3f} ({t.correct}/{t.n})")
     if result.held_out is not None:
         h, o = result.held_in, result.held_out
         print(f"  before held-out {h.accuracy:.3f} ({h.correct}/{h.n}); held-out {o.accuracy:.3f} ({o.correct}/{o.n})")

@@ -63,6 +63,11 @@ class Subject:
         self.title = f"{Path(args.file).name}" + (f" ({self.output_name})" if self.output_name else "")
 
     @property
+    def tokenizer(self) -> str | None:
+        """The tokenizer the model was compiled (and saved) with, if any."""
+        return getattr(self.model, "tokenizer", None)
+
+    @property
     def output_name(self) -> str | None:
         return getattr(getattr(self.model, "output", None), "name", None)
 
@@ -82,7 +87,7 @@ class Subject:
 
 def cmd_trace(args: argparse.Namespace) -> int:
     subject = Subject(args)
-    t = subject.trace(read_input(args))
+    t = subject.trace(read_input(args, subject.tokenizer))
     if args.json:
         print(json.dumps(t.to_dict()))
     else:
@@ -93,9 +98,10 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_view(args: argparse.Namespace) -> int:
     from ..files import check_output, write_atomic
 
-    out = check_output(args.out or Path(args.file).with_suffix(".html").name, args.force, [args.file])
-    raw = read_input(args)
-    page = Subject(args).page(raw)
+    default = Path(args.file).with_suffix(".html").name
+    out = check_output(default if args.out is None else args.out, args.force, [args.file])
+    subject = Subject(args)
+    page = subject.page(read_input(args, subject.tokenizer))
     write_atomic(out, page)
     print(f"wrote {out}")
     return 0
@@ -128,7 +134,7 @@ def page_server(subject: Subject, args: argparse.Namespace):
         form = {"input": text or "", "words": words}
         try:
             if text is None:
-                raw = read_input(args) if given else None
+                raw = read_input(args, subject.tokenizer) if given else None
                 form = {"input": args.input or args.input_json or "", "words": args.words}
             else:
                 raw = text.split() if words else text

@@ -22,9 +22,12 @@ from .encoding import encode_ids, run_grouped, run_with_cache
 from .estimate import (
     DEFAULT_MAX_PARAMS,
     DTYPES,
+    WorkEstimate,
+    check_fits_memory,
     check_max_len,
     check_precision,
     check_size,
+    check_value_set_memory,
     estimate_size,
 )
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
@@ -60,6 +63,9 @@ class CompiledModel:
     components: list[dict[str, Any]] = field(default_factory=list)
     # the user's program, which verification runs (on each prefix for a causal model); None: `program`
     reference: SOp | None = None
+    # the registered tokenizer (rasp.text) that splits a text input, saved with the model;
+    # None: a string is one token per character, as for the interpreter
+    tokenizer: str | None = None
     # a bound on |output - the interpreter's output| where the output is a continuous number
     # (fitted pieces, see `continuous.py`); 0 for an exact model
     error_bound: float = 0.0
@@ -71,7 +77,7 @@ class CompiledModel:
 
     def map_tokens(self, raw: Input) -> list[Any]:
         """The tokens the model reads for `raw`: unseen tokens mapped (with `unk`), others as they are."""
-        tokens = tokenize(raw)
+        tokens = tokenize(self.tokens(raw))
         if self.unk is None:
             return tokens
         if getattr(self, "_open", None) is None:
@@ -88,9 +94,17 @@ class CompiledModel:
         self.module.to(device)
         return self
 
+    def tokens(self, raw: Input) -> Input:
+        """The tokens of an input: a text split by the model's tokenizer, when it has one."""
+        if self.tokenizer is not None and isinstance(raw, str):
+            from ..text import tokenize
+
+            return tokenize(raw, self.tokenizer)
+        return raw
+
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        inputs = list(inputs)
+        inputs = [self.tokens(raw) for raw in inputs]
         if self.unk is not None:
             inputs = [self.map_tokens(raw) for raw in inputs]
         return encode_ids(self.vocab, self.max_len, inputs, self.device)
@@ -110,12 +124,13 @@ class CompiledModel:
             n = out.shape[1]
             return [decoded[j * n : (j + 1) * n] for j in range(len(group))]
 
-        return run_grouped(list(inputs), batch_size, decode)
+        return run_grouped([self.tokens(raw) for raw in inputs], batch_size, decode)
 
     def run_with_cache(self, raw: Input) -> dict[str, Any]:
         """Activations by TransformerLens hook name (`blocks.0.hook_resid_pre`, the embedding;
-        `blocks.{i}.attn.hook_pattern`, `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post`)
-        and the raw `output`."""
+        `blocks.{i}.attn.hook_q/k/v/z/pattern`, `blocks.{i}.hook_attn_out`, `blocks.{i}.hook_resid_mid`,
+        `blocks.{i}.mlp.hook_pre/post`, `blocks.{i}.hook_mlp_out`, `blocks.{i}.hook_resid_post`;
+        see `model.Transformer.forward`) and the raw `output`."""
         return run_with_cache(self.module, self.encode([raw]))
 
     def read(self, cache: dict[str, Any], name: str, snapshot: str | None = None) -> list[Any]:
@@ -185,6 +200,8 @@ class CompiledModel:
             "shapes": OpenVocab(self.vocab, self.unk).shape_tokens() if self.unk is not None else [],
             "continuous": [n for n, s in self.spaces.items() if s.continuous],
         }
+        if self.tokenizer is not None:
+            meta["tokenizer"] = self.tokenizer
         return save_checkpoint(path, self.module.state_dict(), meta, force=force)
 
     def to_transformer_lens(self) -> Any:
@@ -213,13 +230,12 @@ def load_model(path: str | Path) -> CompiledModel:
 
 def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[str, Any]) -> CompiledModel:
     """The `CompiledModel` of a checked checkpoint's tensors and metadata."""
-    from .model import ModelConfig, Transformer
+    from .model import ModelConfig, module_from_state
 
     try:
         import torch
 
-        module = Transformer(ModelConfig(**meta["model"])).to(getattr(torch, meta.get("dtype", "float64")))
-        module.load_state_dict(tensors)
+        module = module_from_state(ModelConfig(**meta["model"]), tensors, getattr(torch, meta.get("dtype", "float64")))
         continuous = set(meta.get("continuous", []))
         spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"], continuous=s["name"] in continuous)
                   for s in meta["spaces"]}
@@ -227,8 +243,8 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         return CompiledModel(
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
-            components=meta.get("components", []), error_bound=float(meta.get("error_bound", 0.0)),
-            unk=meta.get("unk"), jumps=meta.get("jumps", []),
+            components=meta.get("components", []), tokenizer=meta.get("tokenizer"),
+            error_bound=float(meta.get("error_bound", 0.0)), unk=meta.get("unk"), jumps=meta.get("jumps", []),
         )
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -236,13 +252,20 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
 
 def plan_layers(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
-    phase: Callable[[str], None] = lambda name: None, tolerance: float = TOLERANCE,
+    phase: Callable[[str], None] = lambda name: None, max_params: int | None = DEFAULT_MAX_PARAMS,
+    tolerance: float = TOLERANCE,
 ) -> tuple[Blocks, Allocation]:
-    """The compiler's heads and MLPs and the layer each goes in (no torch needed)."""
+    """The compiler's heads and MLPs and the layer each goes in (no torch needed). Each stage's
+    memory and time are estimated before it runs (`estimate.WorkEstimate`); what cannot fit
+    is refused, and so is what would take hours unless `max_params` is None (allowed large)."""
+    if max_len < 1:
+        raise RaspCompileError("max_len must be at least 1")
+    check_value_set_memory(max_len)
     order = topological_exprs(build_graph(sop))
     phase("value sets")
-    value_sets = infer_value_sets(order, vocab, max_len, causal)
-    phase("blocks")
+    work = WorkEstimate(max_len, causal, len(vocab), max_params, phase=phase)
+    value_sets = infer_value_sets(order, vocab, max_len, causal, before=work.before)
+    phase("blocks" + work.before_lowering(sop, order, value_sets))
     blocks = lower(sop, value_sets, causal, tolerance)
     phase("layout")
     return blocks, allocate_layers(blocks)
@@ -250,6 +273,7 @@ def plan_layers(
 
 def heads_per_layer(sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False) -> list[int]:
     """How many attention heads the compiled model has in each layer."""
+    check_max_len(max_len)
     return [len(heads) for heads in plan_layers(sop, _vocab(vocab), max_len, causal)[1].heads]
 
 
@@ -265,6 +289,7 @@ def compile_program(
     dtype: str = "float64",
     max_params: int | None = DEFAULT_MAX_PARAMS,
     on_phase: Callable[[str], None] | None = None,
+    tokenizer: str | None = None,
     tolerance: float = TOLERANCE,
     unk: str | None = None,
 ) -> CompiledModel:
@@ -278,7 +303,9 @@ def compile_program(
     `no_pos` (needs `causal`) positions come from the causal mask and the position
     embedding is zero (see `nopos.py`). Models estimated above `max_params`
     parameters are refused before any weight is allocated (None: no limit).
-    `on_phase` is told each stage's name. Functions of continuous numbers (means of
+    `on_phase` is told each stage's name. `tokenizer` names the registered tokenizer
+    (rasp.text) that splits the model's text inputs; the model file records it.
+    Functions of continuous numbers (means of
     real numbers that cannot be enumerated) are fitted within `tolerance` (times
     max(1, |value|)); the model's `error_bound` says how far its output may then be
     from the interpreter's. With `unk`, the vocabulary is open: tokens outside it map to
@@ -292,6 +319,10 @@ def compile_program(
     phase = on_phase or (lambda name: None)
     if dtype not in DTYPES:
         raise RaspCompileError(f"unknown dtype '{dtype}'; choose one of {', '.join(DTYPES)}")
+    if tokenizer is not None:
+        from ..text import get_tokenizer
+
+        get_tokenizer(tokenizer)  # an unknown name fails before any work
     sop = program if isinstance(program, SOp) else program.sop(output)
     reference = sop
     if no_pos:
@@ -299,11 +330,9 @@ def compile_program(
 
         sop = without_positions(sop, causal)
     vocab = with_unk(_vocab(vocab), unk)
-    if max_len < 1:
-        raise RaspCompileError("max_len must be at least 1")
     if max_params is not None:
         check_max_len(max_len)
-    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, tolerance)
+    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, max_params, tolerance)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}
     freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}
@@ -316,6 +345,7 @@ def compile_program(
         alive_until[space] = freed[space] - 1
     estimate = estimate_size(blocks, allocation, layout.d_model, len(vocab), max_len, DTYPES[dtype])
     check_size(estimate, max_params)
+    check_fits_memory(estimate)
     phase("assembly")
     weights = assemble(blocks, allocation, layout, vocab, max_len)
     check_precision(weights, layout, dtype)
@@ -359,6 +389,7 @@ def compile_program(
         labels=layout.labels(),
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),
+        tokenizer=tokenizer,
         error_bound=blocks.output.error,
         unk=unk,
         jumps=blocks.jumps,
@@ -394,8 +425,22 @@ def components(allocation: Allocation, names: dict[Space, str]) -> list[dict[str
 
 def split_vocab(text: str) -> list[str]:
     """The vocabulary convention of the API and the CLI: `a,b,c` is three tokens; text
-    without commas is one token per character."""
-    return text.split(",") if "," in text else list(text)
+    without commas is one token per character. A backslash makes the next character plain
+    text: `a\\,b,c` is the two tokens `a,b` and `c`, `\\\\` is a backslash (with a
+    backslash the text is always comma-separated)."""
+    if "\\" not in text:
+        return text.split(",") if "," in text else list(text)
+    tokens, current, chars = [], [], iter(text)
+    for ch in chars:
+        if ch == "\\":
+            current.append(next(chars, "\\"))  # a trailing backslash stands for itself
+        elif ch == ",":
+            tokens.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    tokens.append("".join(current))
+    return tokens
 
 
 def _vocab(vocab: Iterable[Any]) -> list[Any]:

@@ -9,10 +9,13 @@ attention scaling and biases switched on; the defaults leave compiled models unc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
+
+Hook = Callable[[str, torch.Tensor], torch.Tensor]  # (hook name within the block, activation) -> activation
 
 
 @dataclass
@@ -77,20 +80,22 @@ class Attention(nn.Module):
                 setattr(self, name, nn.Parameter(torch.zeros(cfg.n_heads, cfg.d_head)))
             self.b_O = nn.Parameter(torch.zeros(cfg.d_model))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        q = torch.einsum("bpd,hde->bhpe", x, self.W_Q)
-        k = torch.einsum("bpd,hde->bhpe", x, self.W_K)
-        v = torch.einsum("bpd,hde->bhpe", x, self.W_V)
-        if hasattr(self, "b_Q"):
-            q, k, v = q + self.b_Q[:, None], k + self.b_K[:, None], v + self.b_V[:, None]
-        scores = (q @ k.transpose(-1, -2)) * self.scale
+    def forward(self, x: torch.Tensor, hook: Hook) -> torch.Tensor:
+        """x: (batch, pos, d_model). `hook(name, tensor)` sees (and may replace) each
+        activation, with TransformerLens's names and shapes: q, k, v and z are
+        (batch, pos, head, d_head), the pattern (batch, head, query, key)."""
+        q = hook("hook_q", torch.einsum("bpd,hde->bphe", x, self.W_Q) + (self.b_Q if hasattr(self, "b_Q") else 0))
+        k = hook("hook_k", torch.einsum("bpd,hde->bphe", x, self.W_K) + (self.b_K if hasattr(self, "b_K") else 0))
+        v = hook("hook_v", torch.einsum("bpd,hde->bphe", x, self.W_V) + (self.b_V if hasattr(self, "b_V") else 0))
+        scores = torch.einsum("bqhe,bkhe->bhqk", q, k) * self.scale
         if self.causal:
             n = x.shape[1]
             future = torch.ones(n, n, dtype=torch.bool, device=x.device).triu(1)
             scores = scores.masked_fill(future, float("-inf"))
-        pattern = scores.softmax(dim=-1)
-        out = torch.einsum("bhpe,hed->bpd", pattern @ v, self.W_O)
-        return (out + self.b_O if hasattr(self, "b_O") else out), pattern
+        pattern = hook("hook_pattern", scores.softmax(dim=-1))
+        z = hook("hook_z", torch.einsum("bhqk,bkhe->bqhe", pattern, v))
+        out = torch.einsum("bqhe,hed->bqd", z, self.W_O)
+        return out + self.b_O if hasattr(self, "b_O") else out
 
 
 class MLP(nn.Module):
@@ -101,8 +106,9 @@ class MLP(nn.Module):
         self.W_out = nn.Parameter(torch.zeros(d_mlp, cfg.d_model))
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x @ self.W_in + self.b_in) @ self.W_out + self.b_out
+    def forward(self, x: torch.Tensor, hook: Hook) -> torch.Tensor:
+        pre = hook("hook_pre", x @ self.W_in + self.b_in)
+        return hook("hook_post", torch.relu(pre)) @ self.W_out + self.b_out
 
 
 class Block(nn.Module):
@@ -127,32 +133,60 @@ class Transformer(nn.Module):
         if cfg.biases:
             self.b_U = nn.Parameter(torch.zeros(cfg.d_out))
 
-    def forward(self, ids: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, cache: dict | None = None, patch: dict | None = None) -> torch.Tensor:
         """ids: (batch, positions) with BOS (id 0) first; returns (batch, positions, d_out).
 
-        Pass a dict as `cache` to collect activations under TransformerLens's hook names:
-        `hook_embed`, `hook_pos_embed`, `blocks.{i}.hook_resid_pre`, `blocks.{i}.attn.hook_pattern`,
-        `blocks.{i}.hook_resid_mid`, `blocks.{i}.hook_resid_post` (i from 0). The embedding is
-        always cached as `blocks.0.hook_resid_pre`, also in a model with no layers.
+        Activations have TransformerLens's hook names (i from 0): `hook_embed`,
+        `hook_pos_embed`, `blocks.{i}.hook_resid_pre` (for i = 0, the embedding),
+        `blocks.{i}.attn.hook_q/hook_k/hook_v/hook_z` (batch, pos, head, d_head),
+        `blocks.{i}.attn.hook_pattern` (batch, head, query, key), `blocks.{i}.hook_attn_out`,
+        `blocks.{i}.hook_resid_mid`, `blocks.{i}.mlp.hook_pre/hook_post` (batch, pos, d_mlp),
+        `blocks.{i}.hook_mlp_out`, `blocks.{i}.hook_resid_post`. Pass a dict as `cache` to
+        collect them (the embedding is cached as `blocks.0.hook_resid_pre` also in a model
+        with no layers), and `patch`, a dict of hook name -> function(activation) ->
+        activation, to replace them as the model runs (activation patching); the cache
+        holds the patched values.
         """
-        tok, pos = self.W_E[ids], self.W_pos[: ids.shape[1]]
+        patch = patch or {}
+
+        def at(name: str, x: torch.Tensor) -> torch.Tensor:
+            fn = patch.get(name)
+            if fn is not None:
+                x = fn(x)
+            if cache is not None:
+                cache[name] = x
+            return x
+
+        tok = at("hook_embed", self.W_E[ids])
+        pos = at("hook_pos_embed", self.W_pos[: ids.shape[1]].expand_as(tok))
         x = tok + pos
-        if cache is not None:
-            cache["hook_embed"], cache["hook_pos_embed"] = tok, pos.expand_as(tok)
-            cache["blocks.0.hook_resid_pre"] = x
+        if not self.blocks:
+            x = at("blocks.0.hook_resid_pre", x)
         for i, block in enumerate(self.blocks):
-            if cache is not None:
-                cache[f"blocks.{i}.hook_resid_pre"] = x
-            out, pattern = block.attn(block.ln1(x) if self.cfg.normalization else x)
-            x = x + out
-            if cache is not None:
-                cache[f"blocks.{i}.attn.hook_pattern"], cache[f"blocks.{i}.hook_resid_mid"] = pattern, x
-            x = x + block.mlp(block.ln2(x) if self.cfg.normalization else x)
-            if cache is not None:
-                cache[f"blocks.{i}.hook_resid_post"] = x
+            b = f"blocks.{i}"
+            x = at(f"{b}.hook_resid_pre", x)
+            out = block.attn(block.ln1(x) if self.cfg.normalization else x, lambda n, t, b=b: at(f"{b}.attn.{n}", t))
+            x = at(f"{b}.hook_resid_mid", x + at(f"{b}.hook_attn_out", out))
+            out = block.mlp(block.ln2(x) if self.cfg.normalization else x, lambda n, t, b=b: at(f"{b}.mlp.{n}", t))
+            x = at(f"{b}.hook_resid_post", x + at(f"{b}.hook_mlp_out", out))
         if self.cfg.normalization:
             x = self.ln_final(x)
         return x @ self.W_U + self.b_U if self.cfg.biases else x @ self.W_U
+
+
+def state_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor of a model of `cfg`, allocating nothing."""
+    with torch.device("meta"):
+        return {name: tuple(t.shape) for name, t in Transformer(cfg).state_dict().items()}
+
+
+def module_from_state(cfg: ModelConfig, state: dict[str, torch.Tensor], dtype: torch.dtype) -> Transformer:
+    """A model of `cfg` holding `state` (shapes already checked): built on the meta device and
+    given the tensors themselves, so the weights are never allocated twice."""
+    with torch.device("meta"):
+        module = Transformer(cfg)
+    module.load_state_dict(state, assign=True)
+    return module.to(dtype)
 
 
 def uniform_state(module: Transformer) -> dict[str, torch.Tensor]:

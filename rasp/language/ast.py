@@ -41,6 +41,7 @@ class ListComp(Node):
     value: Node
     names: list[str]
     iterable: Node
+    condition: Node | None = None  # `[v for x in xs if condition]`
 
 
 @dataclass
@@ -49,6 +50,7 @@ class DictComp(Node):
     value: Node
     names: list[str]
     iterable: Node
+    condition: Node | None = None
 
 
 @dataclass

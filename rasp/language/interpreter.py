@@ -28,6 +28,7 @@ from ..files import read_text
 from ..ir.evaluate import evaluate
 from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
 from . import ast
+from .lexicon import Lexicon
 from .operators import (
     binary,
     contains,
@@ -45,6 +46,7 @@ from .parser import parse
 from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
+MAX_MAP_SOPS = 64  # s-ops one `map` may combine (a bound on the arguments, not on the work)
 # Work one top-level statement may do: loop iterations, comprehension items and function
 # calls together. It stops a runaway program in seconds instead of when memory runs out.
 MAX_STEPS = 1_000_000
@@ -90,6 +92,7 @@ class Interpreter:
         self._loading: list[Path] = []
         self._loaded_stdlib = False
         self.warnings: list[RaspWarning] = []  # from every source run, for the caller to show
+        self.lexicon: Lexicon | None = None  # the words the program declares it knows (declare_lexicon)
         if load_stdlib:
             self.load_stdlib()
 
@@ -286,7 +289,9 @@ class Interpreter:
             result[key] = self.eval(v, env)
         return result
 
-    def _iterate(self, names: list[str], iterable_node: ast.Node, env: Environment) -> Iterator[Environment]:
+    def _iterate(self, names: list[str], iterable_node: ast.Node, env: Environment,
+                 condition: ast.Node | None = None) -> Iterator[Environment]:
+        """One environment per item of a comprehension, the items its `if` rejects left out."""
         iterable = self.eval(iterable_node, env)
         if not isinstance(iterable, (list, dict)):
             raise RaspTypeError(f"comprehensions iterate over a list or dict, got a {type_name(iterable)}", pos=iterable_node.pos)
@@ -294,14 +299,22 @@ class Interpreter:
             self._step(iterable_node.pos)
             inner = env.child()
             self._bind_iteration(inner, names, item, iterable_node.pos)
+            if condition is not None and not self._keep(condition, inner):
+                continue
             yield inner
 
+    def _keep(self, condition: ast.Node, env: Environment) -> bool:
+        value = self.eval(condition, env)
+        if not is_atom(value):
+            raise RaspTypeError(f"a comprehension's 'if' needs an atom, got a {type_name(value)}", pos=condition.pos)
+        return bool(value)
+
     def _eval_ListComp(self, node: ast.ListComp, env: Environment) -> Any:
-        return [self.eval(node.value, inner) for inner in self._iterate(node.names, node.iterable, env)]
+        return [self.eval(node.value, inner) for inner in self._iterate(node.names, node.iterable, env, node.condition)]
 
     def _eval_DictComp(self, node: ast.DictComp, env: Environment) -> Any:
         result = {}
-        for inner in self._iterate(node.names, node.iterable, env):
+        for inner in self._iterate(node.names, node.iterable, env, node.condition):
             key = self.eval(node.key, inner)
             if not is_atom(key):
                 raise RaspTypeError(f"dict keys must be atoms, got a {type_name(key)}", pos=node.key.pos)
@@ -338,7 +351,8 @@ class Interpreter:
         index = self.eval(node.index, env)
         pos = node.pos
         if isinstance(target, SOp):
-            if isinstance(index, bool) or not isinstance(index, int):
+            # a boolean is an integer here, as in the reference (Python's): True loads position 1
+            if not isinstance(index, int):
                 raise RaspTypeError(f"an s-op is indexed by an integer, got a {type_name(index)}", pos=pos)
             where: Any = index
             if index < 0:
@@ -346,10 +360,10 @@ class Interpreter:
             loaded = Aggregate(selector=select(Indices(), where, "==", pos), sop=target).at(pos)
             loaded.label = f"{target.name}[{index}]"
             return loaded
-        if isinstance(target, (list, dict)) and isinstance(index, SOp):
+        if isinstance(target, (list, dict, str)) and isinstance(index, SOp):
             return table_lookup(target, index, pos)
         if isinstance(target, (list, str)):
-            if isinstance(index, bool) or not isinstance(index, int):
+            if not isinstance(index, int):
                 raise RaspTypeError(f"a {type_name(target)} is indexed by an integer, got a {type_name(index)}", pos=pos)
             if not -len(target) <= index < len(target):
                 raise RaspValueError(f"index {index} out of range for a {type_name(target)} of length {len(target)}", pos=pos)
@@ -398,6 +412,8 @@ class Interpreter:
             )
         env = func.env.child()
         for p, a in zip(func.params, args):
+            if p in RESERVED:  # as in the reference, a parameter cannot rebind indices, length, ...
+                raise RaspNameError(f"'{func.name}' has a parameter named '{p}', a reserved name", pos=func.pos)
             env.variables[p] = a
         self._depth += 1
         try:
@@ -504,6 +520,21 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
 
         return f"wrote {draw_to_new_file(expr, example)}"
 
+    def read_tsv(name: Any, *, pos: SourcePos | None) -> Any:
+        # A data file (a lexicon) as a dict; its own sandbox rule, in rasp/language/tables.py.
+        from .tables import read_table, resolve_table
+
+        if not isinstance(name, str):
+            raise RaspTypeError(f"read_tsv expects a file name (a string), got a {type_name(name)}", pos=pos)
+        path = resolve_table(name, interp._load_roots(pos), pos)
+        table = read_table(path, pos)
+        interp._step(pos, LOAD_STEPS + len(table) // 10)
+        return table
+
+    def declare_lexicon(*values: Any, pos: SourcePos | None) -> Any:
+        interp.lexicon = interp.lexicon or Lexicon()
+        return interp.lexicon.declare(values, pos)
+
     def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
         return Builtin(name, fn, lo, hi, sig, doc)
 
@@ -529,9 +560,13 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         builtin("len", len_, 1, 1, "len(list)", "length of a list, dict or string"),
         builtin("round", lambda x, *, pos: round_value(x, pos), 1, 1, "round(x)", "round to the nearest integer"),
         builtin("indicator", lambda x, *, pos: indicator(x, pos), 1, 1, "indicator(sop)", "1 where true, else 0"),
-        builtin("map", map_, 2, 8, "map(function, sop, ...)", "apply a function to each position"),
+        builtin("map", map_, 2, 1 + MAX_MAP_SOPS, "map(function, sop, ...)", "apply a function to each position"),
+        builtin("read_tsv", read_tsv, 1, 1, "read_tsv(\"file.tsv\")",
+                "a dict of a TSV file's first column to its second (numbers read as numbers)"),
         builtin("draw", draw, 2, 2, "draw(sop, input)",
                 "draw the computation graph on an input to NAME.svg (Graphviz)"),
+        builtin("declare_lexicon", declare_lexicon, 1, 16, "declare_lexicon(words, ...)",
+                "the words the program knows (lists, dicts' keys): inputs with others get a warning"),
     ]
     values.update({b.name: b for b in builtins})
     return values

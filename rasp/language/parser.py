@@ -168,6 +168,30 @@ def _syntax_error(e: UnexpectedInput, source: str, lines: list[str], filename: s
     return RaspSyntaxError(msg, _pos(filename, lines, line, column), hint=hint)
 
 
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)")
+
+
+def unescape(token: Token, pos: SourcePos) -> str:
+    """A string literal's text: \\" \\\\ \\n \\t and \\uXXXX (a code point in hex);
+    any other backslash is an error, so that a Windows path or a regex does not silently
+    change."""
+
+    def one(m: re.Match) -> str:
+        code = m.group(1)
+        if code in _ESCAPES:
+            return _ESCAPES[code]
+        if len(code) == 5 and not 0xD800 <= int(code[1:], 16) <= 0xDFFF:  # no lone surrogates
+            return chr(int(code[1:], 16))
+        raise RaspSyntaxError(
+            f"unknown escape '\\{code}' in a string",
+            pos,
+            hint='strings know \\" \\\\ \\n \\t and \\uXXXX; write \\\\ for a backslash',
+        )
+
+    return _ESCAPE.sub(one, str(token)[1:-1])
+
+
 @v_args(meta=True)
 class _ToAst(Transformer):
     def __init__(self, filename: str | None, lines: list[str]):
@@ -196,7 +220,7 @@ class _ToAst(Transformer):
         return ast.ExprStmt(self._p(meta), children[0])
 
     def load(self, meta, children):
-        return ast.Load(self._p(meta), str(children[0])[1:-1])
+        return ast.Load(self._p(meta), unescape(children[0], self._tp(children[0])))
 
     def funcdef(self, meta, children):
         name, params, body = children
@@ -225,21 +249,16 @@ class _ToAst(Transformer):
     def ternary(self, meta, children):
         then, cond, otherwise = children
         node = ast.Ternary(self._p(meta), then, cond, otherwise)
-        if isinstance(otherwise, ast.Ternary) and self._follows_else(otherwise.pos):
+        # An unbracketed chain starts where its first branch does; a bracketed one after "(".
+        if isinstance(then, ast.Ternary) and then.pos == node.pos:
             self.warnings.append(RaspWarning(
-                "unbracketed chain of 'if ... else': rasp reads 'a if c1 else b if c2 else d' as "
-                "'a if c1 else (b if c2 else d)' (as Python does), but the reference interpreter "
-                "reads it as '(a if c1 else b) if c2 else d'",
+                "unbracketed chain of 'if ... else': 'a if c1 else b if c2 else d' is read as "
+                "'(a if c1 else b) if c2 else d', as the reference interpreter reads it (Python "
+                "would read 'a if c1 else (b if c2 else d)')",
                 pos=node.pos,
                 hint="add brackets to say which one you mean",
             ))
         return node
-
-    def _follows_else(self, pos: SourcePos) -> bool:
-        """Whether the text just before `pos` is the keyword `else` (not a bracket)."""
-        first = max(0, pos.line - 4)  # `else` and the next branch are rarely further apart
-        before = "\n".join(self.lines[first : pos.line - 1] + [self.lines[pos.line - 1][: pos.column - 1]])
-        return re.search(r"\belse\s*$", before) is not None
 
     def binop(self, meta, children):
         left, op, right = children
@@ -264,7 +283,7 @@ class _ToAst(Transformer):
         return ast.Literal(self._p(meta), float(children[0]))
 
     def string_lit(self, meta, children):
-        return ast.Literal(self._p(meta), str(children[0])[1:-1])
+        return ast.Literal(self._p(meta), unescape(children[0], self._tp(children[0])))
 
     def name(self, meta, children):
         return ast.Name(self._p(meta), str(children[0]))
@@ -283,9 +302,17 @@ class _ToAst(Transformer):
         value, names, iterable = children
         return ast.ListComp(self._p(meta), value, names, iterable)
 
+    def list_comp_if(self, meta, children):
+        value, names, iterable, condition = children
+        return ast.ListComp(self._p(meta), value, names, iterable, condition)
+
     def dict_comp(self, meta, children):
         key, value, names, iterable = children
         return ast.DictComp(self._p(meta), key, value, names, iterable)
+
+    def dict_comp_if(self, meta, children):
+        key, value, names, iterable, condition = children
+        return ast.DictComp(self._p(meta), key, value, names, iterable, condition)
 
     def select(self, meta, children):
         keys, queries, op = children

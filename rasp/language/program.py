@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +59,51 @@ class Program:
     def output(self) -> SOp:
         return self.sop()
 
-    def __call__(self, raw: Input, output: str | None = None) -> list[Any]:
-        return evaluate(self.sop(output), raw)
+    def __call__(self, raw: Input, output: str | None = None, tokenizer: str | None = None) -> list[Any]:
+        """The output (or s-op `output`) on one input; `tokenizer` (a registered name, e.g.
+        "words" or "vader") splits a text input first."""
+        return evaluate(self.sop(output), _split(raw, tokenizer))
 
-    def batch(self, inputs: Iterable[Input], output: str | None = None) -> list[list[Any]]:
-        return evaluate_batch(self.sop(output), inputs)
+    def batch(self, inputs: Iterable[Input], output: str | None = None, tokenizer: str | None = None) -> list[list[Any]]:
+        return evaluate_batch(self.sop(output), [_split(raw, tokenizer) for raw in inputs])
+
+    def intervene(self, base: Input, source: Input, name: str, positions: Sequence[tuple[int, int]] | None = None,
+                  output: str | None = None) -> list[Any]:
+        """The output on `base` had s-op `name` held its values on `source` (an interchange
+        intervention): at every position (base and source of one length), or at the
+        (base position, source position) pairs of `positions`. Everything computed from
+        `name` is recomputed; the rest keeps its value on `base`."""
+        return self.intervene_batch([base], [source], name, None if positions is None else [positions], output)[0]
+
+    def intervene_batch(self, bases: Sequence[Input], sources: Sequence[Input], name: str,
+                        positions: Sequence[Sequence[tuple[int, int]] | None] | None = None,
+                        output: str | None = None, skip_errors: bool = False) -> list[list[Any] | None]:
+        """`intervene` on many (base, source) pairs at once; with `skip_errors`, None for a
+        pair whose intervened program fails."""
+        from ..ir.intervene import find_sop, intervene_batch
+
+        out = self.sop(output)
+        value = self.env.lookup(name) if self.env.has(name) else None
+        variable = value if isinstance(value, SOp) else find_sop(out, name)
+        return intervene_batch(out, variable, bases, sources, positions, skip_errors)
+
+    @property
+    def lexicon(self):
+        """The words the program declared with `declare_lexicon` (a Lexicon), or None."""
+        return self.interpreter.lexicon
+
+    def unknown_words(self, raw: Input) -> list[Any]:
+        """The input's tokens outside the declared lexicon (none when nothing is declared)."""
+        from ..ir.evaluate import tokenize
+
+        return self.lexicon.unknown(tokenize(raw)) if self.lexicon else []
+
+    def input_warnings(self, raw: Input) -> list:
+        """A RaspWarning naming the input's words outside the declared lexicon, if any."""
+        from collections import Counter
+
+        warning = self.lexicon.warning(Counter(self.unknown_words(raw))) if self.lexicon else None
+        return [warning] if warning else []
 
     def layers(self, output: str | None = None):
         from ..ir.analysis import analyse
@@ -85,6 +125,14 @@ class Program:
     def __repr__(self) -> str:
         out = self._default_output or "-"
         return f"<rasp.Program {self.source_name or ''} output={out} names={len(self.defined)}>"
+
+
+def _split(raw: Input, tokenizer: str | None) -> Input:
+    if tokenizer is None or not isinstance(raw, str):
+        return raw
+    from ..text import tokenize
+
+    return tokenize(raw, tokenizer)
 
 
 def load(path: str | Path, stdlib: bool = True) -> Program:
