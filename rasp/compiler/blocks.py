@@ -52,7 +52,6 @@ from .valueset import (
     ValueSets,
     aggregate_default,
     is_number,
-    map_sources,
     selects_at_most_one,
     value_key,
     width_sets,
@@ -200,8 +199,10 @@ class Lowering:
         """An element-wise map of the tokens alone (a lexicon lookup): the embedding computes it."""
         if not isinstance(expr, (Map, SequenceMap)):
             return False
-        sources = map_sources(expr)
-        return any(isinstance(s, Tokens) for s in sources) and all(isinstance(s, (Tokens, Constant)) for s in sources)
+        # only maps of the tokens themselves: a map of a feature (`indicator(tokens == "(")`)
+        # reads that feature, so an intervention on the feature's dimensions reaches it
+        children = expr.children
+        return any(isinstance(c, Tokens) for c in children) and all(isinstance(c, (Tokens, Constant)) for c in children)
 
     def _continuous(self, expr: SOp, space: Space) -> None:
         """The MLP of a map over continuous numbers. Its exact inputs become gates (one-hot);
