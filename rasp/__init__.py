@@ -43,7 +43,9 @@ def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI
     Options: causal (bool), no_pos (bool, with causal), output (an s-op name), reuse (bool),
     device (e.g. "cuda"), dtype ("float64", "float32", ...), max_params (int, or None for no
     limit), tokenizer (a registered tokenizer's name, e.g. "vader": `model.run(text)` splits
-    text with it, and the saved model records it). Arguments of the wrong type are a RaspArgumentError, not a traceback."""
+    text with it, and the saved model records it), unk (an unknown token: an open vocabulary),
+    tolerance (for fitted continuous maps). Arguments of the wrong type are a RaspArgumentError,
+    not a traceback."""
     _check_compile_args(program, vocab, max_len, options)
     with optional_packages():  # torch is an optional extra: say how to get it
         from .compiler import compile_program
@@ -54,7 +56,7 @@ def compile(program, vocab, max_len, **options):  # noqa: A001 - mirrors the CLI
 _COMPILE_OPTIONS = {
     "causal": (bool,), "no_pos": (bool,), "reuse": (bool,), "output": (str, type(None)),
     "device": (str, type(None)), "dtype": (str,), "max_params": (int, type(None)),
-    "tokenizer": (str, type(None)),
+    "tokenizer": (str, type(None)), "unk": (str, type(None)), "tolerance": (float,),
 }
 
 

@@ -216,9 +216,10 @@ def compile_for(program: Any, examples: Sequence[Example], sop: str | None = Non
 def check_vocab(model: Any, examples: Sequence[Example], name: str = "<corpus>") -> None:
     """Every input word must be in the model's vocabulary and fit its max_len."""
     known = set(model.vocab)
+    open_vocab = getattr(model, "unk", None) is not None  # unseen words map to its unknown token
     for ex in examples:
         for word in ex.words:
-            if word not in known:
+            if word not in known and not open_vocab:
                 raise RaspInputError(
                     f"the word {word!r} is not in the compiled model's vocabulary ({len(known)} words)",
                     pos=SourcePos(name, ex.line, 1, " ".join(ex.words)),

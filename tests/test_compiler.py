@@ -89,9 +89,13 @@ def test_selector_width_and_length_long_sequences(kind):
 
 
 def test_fused_map_chain_is_one_mlp():
+    # over the tokens alone, the chain is a token feature: the embedding computes it
     chain = Map(fn=lambda x: x * 2, inner=Map(fn=lambda t: ord(t), inner=TOKENS))
     chain = Map(fn=lambda x: x % 7, inner=chain)
-    model = check(chain)
+    assert check(chain).summary()["layers"] == 0
+    # over tokens and positions, one MLP
+    mixed = SequenceMap(fn=lambda t, i: ord(t) * 2 + i, inputs=(TOKENS, INDICES))
+    model = check(Map(fn=lambda x: x % 7, inner=Map(fn=lambda x: x + 1, inner=mixed)))
     assert model.summary()["layers"] == 1
     assert model.summary()["heads"] == [0]
 
@@ -138,8 +142,11 @@ def test_aggregate_over_or_of_different_sops_is_a_compile_error():
 def test_value_set_too_large_is_a_compile_error():
     code = Map(fn=lambda t: ord(t) * 1.37, inner=TOKENS)
     mean_of_means = prefix(prefix(code)).named("nested_mean")
+    # too many means to list: a continuous number, fine for arithmetic, but no decision
+    # (a category) can be computed from it exactly
+    label = Map(fn=lambda m: "high" if m > 130 else "low", inner=mean_of_means)
     with pytest.raises(RaspCompileError, match="nested_mean"):
-        compile_program(mean_of_means, list("abcdefghij"), 40)
+        compile_program(label, list("abcdefghij"), 40)
 
 
 def test_program_object_and_cached_residual():

@@ -173,13 +173,21 @@ def positive_int(text: str) -> int:
     return value
 
 
-def add_program_args(p: argparse.ArgumentParser, what: str = "compile", required: bool = True) -> None:
+def add_program_args(p: argparse.ArgumentParser, what: str = "compile", required: bool = True,
+                     open_vocab: bool = False) -> None:
     """A program to compile: file, vocabulary, maximum length, s-op, masking. With
     `required=False`, --vocab and --max-len may be left out (a saved model file, or a
-    command that finds them itself)."""
+    command that finds them itself). With `open_vocab`, the vocabulary may come from a
+    file (`--vocab-file`) and unknown tokens map to `--unk` (read both with `program_vocab`)."""
     p.add_argument("file", help="a .rasp program" + ("" if required else " or a saved model file"))
-    p.add_argument("--vocab", required=required,
+    p.add_argument("--vocab", required=required and not open_vocab,
                    help="input tokens, comma-separated (a,b,c); without commas, one token per character")
+    if open_vocab:
+        p.add_argument("--vocab-file", metavar="FILE",
+                       help="input tokens, one a line (UTF-8; tokens may hold commas and quotes)")
+        p.add_argument("--unk", metavar="TOKEN",
+                       help="map tokens outside the vocabulary to TOKEN, or to the most specific shape "
+                            "the vocabulary lists around it (^TOKEN, TOKENs, ...); see the README")
     p.add_argument("--max-len", type=positive_int, required=required, metavar="N",
                    help="the longest input the model must handle")
     add_sop_arg(p, what)
@@ -189,3 +197,14 @@ def add_program_args(p: argparse.ArgumentParser, what: str = "compile", required
 def add_out_arg(p: argparse.ArgumentParser, default: str | None, help: str) -> None:
     p.add_argument("-o", "--out", default=default, metavar="PATH", help=help)
     p.add_argument("--force", action="store_true", help="replace the output file if it exists")
+
+
+def program_vocab(args: argparse.Namespace) -> list[str]:
+    """The vocabulary of `add_program_args(open_vocab=True)`: --vocab or --vocab-file."""
+    if (args.vocab is None) == (getattr(args, "vocab_file", None) is None):
+        raise RaspInputError("give the vocabulary with --vocab a,b,c or --vocab-file FILE (one of them)")
+    if args.vocab is not None:
+        return parse_vocab(args.vocab)
+    from ..compiler.vocab import read_vocab_file
+
+    return read_vocab_file(args.vocab_file)

@@ -20,8 +20,8 @@ from .args import (
     add_tokenizer_arg,
     load_program,
     non_negative_int,
-    parse_vocab,
     positive_int,
+    program_vocab,
     read_input,
     tokenizer_of,
 )
@@ -52,7 +52,7 @@ def register(subparsers: Any) -> None:
 
 
 def _program_args(p: argparse.ArgumentParser, what: str = "compile") -> None:
-    add_program_args(p, what)
+    add_program_args(p, what, open_vocab=True)
     add_tokenizer_arg(p, "the tokenizer that splits the model's text inputs (recorded in the model file)")
     p.add_argument(
         "--no-reuse", dest="reuse", action="store_false",
@@ -94,11 +94,11 @@ def _compile(args: argparse.Namespace):
 
     prog = load_program(args.file)
     device = "cuda" if torch.cuda.is_available() else None
-    vocab = parse_vocab(args.vocab)
+    vocab = program_vocab(args)
     options = dict(
         causal=args.causal, output=args.sop, device=device, reuse=args.reuse, no_pos=args.no_pos,
         dtype=args.dtype, max_params=None if args.allow_large else args.max_params,
-        tokenizer=tokenizer_of(args),
+        tokenizer=tokenizer_of(args), unk=getattr(args, "unk", None),
     )
     if args.json:
         return compile_program(prog, vocab, args.max_len, **options)
@@ -177,7 +177,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     summary = model.summary()
     if args.json:
         summary.update(verified_inputs=report.checked, mismatches=len(report.mismatches),
-                       reference="prefixes" if model.causal else "inputs")
+                       reference="prefixes" if model.causal else "inputs", max_error=report.max_error)
         print(json.dumps(summary))
     else:
         _print_summary(model, report, out)
@@ -199,13 +199,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _require_checked(report)
     if args.json:
         print(json.dumps({"verified_inputs": report.checked, "mismatches": len(report.mismatches), "seconds": seconds,
-                          "reference": "prefixes" if model.causal else "inputs"}))
+                          "reference": "prefixes" if model.causal else "inputs",
+                          "error_bound": model.error_bound, "max_error": report.max_error}))
     else:
         state = "[green]ok[/]" if report.ok else f"[red]{len(report.mismatches)} mismatches[/]"
         from rich.console import Console
 
         Console().print(
-            f"{report.checked} inputs checked against {_what_was_checked(model)} in {seconds:.2f}s: {state}",
+            f"{report.checked} inputs checked against {_what_was_checked(model)} in {seconds:.2f}s: {state}"
+            + _error_note(model, report),
             highlight=False,
         )
     _print_mismatches(report)
@@ -234,7 +236,8 @@ def _print_summary(model: Any, report: Any, out: Path) -> None:
     console.print(
         f"layers {s['layers']}, d_model {s['d_model']}, parameters {s['params']:,}; "
         f"verified on {report.checked} inputs against {_what_was_checked(model)}, "
-        f"{len(report.mismatches)} mismatches; " + (f"saved {out}" if report.ok else "nothing saved"),
+        f"{len(report.mismatches)} mismatches{_error_note(model, report)}; "
+        + (f"saved {out}" if report.ok else "nothing saved"),
         highlight=False,
     )
 
@@ -255,6 +258,17 @@ def model_from_args(args: argparse.Namespace) -> Any:
             "(or pass a saved .safetensors model)"
         )
     return _compile(args)
+
+
+def _error_note(model: Any, report: Any) -> str:
+    """For a model with fitted pieces: its stated bound and the largest error verification saw."""
+    if not model.error_bound:
+        return ""
+    from ..compiler.pieces import JUMP_MARGIN
+
+    jumps = "".join(f"; '{j['sop']}' jumps at {j['input']} = {j['at']:g} (exact there and from {JUMP_MARGIN:g} away)"
+                    for j in model.jumps)
+    return f" (continuous output: error bound {model.error_bound:.2e}, largest error seen {report.max_error:.2e}{jumps})"
 
 
 def cmd_show_model(args: argparse.Namespace) -> int:

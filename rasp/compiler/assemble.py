@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from ..ir.evaluate import _convert_tokens, token_array
-from ..ir.sops import Tokens
+from ..ir.sops import RASPExpr, Tokens
 from .allocate import Allocation
 from .blocks import Blocks, Head
 from .layout import BOS, ONE, ResidualLayout
 from .mlps import MLP
+from .valueset import evaluate_over, map_sources
 
 # Score of one satisfied atom. Unselected keys trail by SCALE, BOS by SCALE/2:
 # their softmax weights, e^-50 and below, vanish next to float64 precision.
@@ -50,18 +51,29 @@ def embeddings(blocks: Blocks, layout: ResidualLayout, vocab: list[Any], max_len
     w_e[0, layout.dims[BOS]] = 1
     w_e[:, layout.dims[ONE]] = 1
     for space in blocks.tokens:
-        if isinstance(space.expr, Tokens):
+        if space in blocks.features:  # a map of the tokens: its value for each vocabulary token
+            converted = token_features(blocks.features[space], vocab)
+        elif isinstance(space.expr, Tokens):
             converted = _convert_tokens(token_array([vocab]), space.expr)[0].tolist()
         else:  # a constant
             converted = [space.values[0]] * len(vocab)
         for i, value in enumerate(converted, start=1):
-            w_e[i, layout.dims[space]] += space.encode(value)
+            if value is not None:  # None: the map raises on this token (so does the interpreter)
+                w_e[i, layout.dims[space]] += space.encode(value)
     w_pos = np.zeros((max_len + 1, d))
     for space in blocks.positions:
         for p in range(max_len):  # indices, or a function of them (their squares)
             (value,) = space.per_position[p]
             w_pos[p + 1, layout.dims[space]] += space.encode(value)
     return w_e, w_pos
+
+
+def token_features(expr: RASPExpr, vocab: list[Any]) -> list[Any]:
+    """An element-wise map of the tokens alone, at every vocabulary token."""
+    sources = map_sources(expr)
+    converted = {s.id: _convert_tokens(token_array([vocab]), s)[0].tolist() for s in sources if isinstance(s, Tokens)}
+    constants = {s.id: s.value for s in sources if not isinstance(s, Tokens)}
+    return [evaluate_over(expr, {**constants, **{k: v[i] for k, v in converted.items()}}) for i in range(len(vocab))]
 
 
 def qk_matrix(head: Head, layout: ResidualLayout, bos: np.ndarray, sublayer: int) -> np.ndarray:

@@ -16,7 +16,7 @@ Weights are expressed per space; `model.py` places them in the residual stream.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,6 +40,8 @@ from ..ir.sops import (
     SOp,
     Tokens,
 )
+from .continuous import GATE_MAX, TOLERANCE, continuous_mlp, is_continuous
+from .intervals import not_enumerable
 from .layout import Space
 from .mlps import MLP, Parts, affine_1d, build_mlp, is_affine, separable_parts
 from .trees import Apply, Const, Leaf, Tree, combinations, replace_leaf
@@ -50,6 +52,7 @@ from .valueset import (
     ValueSets,
     aggregate_default,
     is_number,
+    selects_at_most_one,
     value_key,
     width_sets,
 )
@@ -100,17 +103,25 @@ class Head:
 class Blocks:
     """Stage output: embedded spaces, heads and MLPs, and the output space."""
 
-    tokens: list[Space]  # spaces set by the token embedding (tokens, constants)
+    tokens: list[Space]  # spaces set by the token embedding (tokens, constants, token features)
     positions: list[Space]  # spaces set by the position embedding (indices)
     heads: list[Head]
     mlps: list[MLP]
     output: Space
+    # token features: spaces of element-wise maps of the tokens alone, by the map they hold,
+    # written by the embedding (one row per vocabulary token holds its features)
+    features: dict[Space, RASPExpr] = field(default_factory=dict)
+    jumps: list[dict[str, Any]] = field(default_factory=list)  # thresholds of fitted maps
 
 
 # --- lowering ---------------------------------------------------------------------------------
 
 # Fused element-wise tables beyond this many input combinations are split where that shrinks them.
 FUSE_BUDGET = 16_384
+
+# A lookup (an aggregate selecting at most one key) of numbers with more values than this is
+# read as one number, not one-hot (a running valence: thousands of values).
+LOOKUP_ONE_HOT = 64
 
 # Below this estimated table width, selects compare one-hot codes (no extra layer).
 NUMERIC_SELECT_MIN = 2_048
@@ -121,9 +132,12 @@ Literal = tuple[Selector, bool]  # a selector (on one pair of leaves), negated o
 
 
 class Lowering:
-    def __init__(self, vs: ValueSets, causal: bool):
+    def __init__(self, vs: ValueSets, causal: bool, tolerance: float = TOLERANCE):
         self.vs = vs
         self.causal = causal
+        self.tolerance = tolerance
+        self.features: dict[Space, RASPExpr] = {}
+        self.jumps: list[dict[str, Any]] = []  # thresholds of fitted maps (see continuous.py)
         self.spaces: dict[tuple[int, str], Space] = {}
         self.token_spaces: list[Space] = []
         self.position_spaces: list[Space] = []
@@ -138,7 +152,10 @@ class Lowering:
         values = tuple(sorted(frozenset().union(*per_position), key=value_key))
         if not categorical and not all(is_number(v) or isinstance(v, bool) for v in values):
             raise RaspCompileError(f"'{name}' holds non-numbers", pos=getattr(expr, "pos", None))
-        return Space(name, values, categorical, tuple(per_position), expr)
+        continuous = expr is not None and self.vs.is_continuous(expr)
+        if continuous and categorical:
+            raise not_enumerable(expr, "read as a category (one dimension per value)")
+        return Space(name, values, categorical, tuple(per_position), expr, continuous=continuous)
 
     def space(self, expr: SOp, categorical: bool | None = None) -> Space:
         """The residual space holding `expr`, computing it if needed.
@@ -158,6 +175,13 @@ class Lowering:
             embedded.append(space)
         elif isinstance(expr, Aggregate) and want == natural:
             space = self._aggregate(expr)
+        elif self._is_token_feature(expr):
+            space = self.new_space(expr, expr.name, want, per_position)
+            self.token_spaces.append(space)
+            self.features[space] = expr
+        elif self.vs.is_continuous(expr):
+            space = self.new_space(expr, expr.name, want, per_position)
+            self._continuous(expr, space)
         else:
             space = self.new_space(expr, expr.name, want, per_position)
             tree = self.tree(expr)
@@ -171,22 +195,86 @@ class Lowering:
         self.spaces[(expr.id, want)] = space
         return space
 
+    def _is_token_feature(self, expr: SOp) -> bool:
+        """An element-wise map of the tokens alone (a lexicon lookup): the embedding computes it."""
+        if not isinstance(expr, (Map, SequenceMap)):
+            return False
+        # only maps of the tokens themselves: a map of a feature (`indicator(tokens == "(")`)
+        # reads that feature, so an intervention on the feature's dimensions reaches it
+        children = expr.children
+        return any(isinstance(c, Tokens) for c in children) and all(isinstance(c, (Tokens, Constant)) for c in children)
+
+    def _continuous(self, expr: SOp, space: Space) -> None:
+        """The MLP of a map over continuous numbers. Its exact inputs become gates (one-hot);
+        where the map is not affine per gate case, the smallest sub-expressions mixing gates
+        and continuous numbers (`mean * length`) get their own MLP first, so the non-linear
+        rest (`s / sqrt(s * s + 15)`) is fitted on one number rather than once per case."""
+        for child in expr.children:  # a large exact number is read as one, not fused in
+            if isinstance(child, (Map, SequenceMap)) and not self.vs.is_continuous(child) \
+                    and self.vs.is_numeric(child) and len(self.vs.values(child)) > GATE_MAX:
+                self.space(child)
+        for _ in range(16):
+            tree = self._gated(self.tree(expr))
+            mixed = _mixed_subtrees(tree)
+            gated = any(not is_continuous(s) for s in tree.leaves())
+            approx = continuous_mlp(expr, tree, space, self.tolerance, affine_only=gated and bool(mixed))
+            if approx is not None:
+                break
+            for sub in mixed:
+                self.space(sub.expr)
+        else:
+            raise RaspCompileError(f"'{expr.name}' cannot be split into MLPs over continuous numbers", pos=expr.pos)
+        space.error = approx.error
+        self.jumps += [{"sop": expr.name, "input": name, "at": at} for name, at in approx.jumps]
+        self.mlps.append(approx.mlp)
+
+    def _gated(self, tree: Tree) -> Tree:
+        """`tree` with every part that holds no continuous number read one-hot (a gate)."""
+        if isinstance(tree, Leaf) and is_continuous(tree.space):
+            return tree
+        if any(is_continuous(s) for s in tree.leaves()):
+            if isinstance(tree, Apply):
+                return Apply(tree.expr, tree.fn, [self._gated(a) for a in tree.args])
+            return tree
+        if isinstance(tree, Const) or (isinstance(tree, Leaf) and tree.space.categorical):
+            return tree
+        expr = tree.expr if isinstance(tree, Apply) else tree.space.expr
+        if expr is None or len(self.vs.values(expr)) > GATE_MAX:
+            raise RaspCompileError(
+                f"'{getattr(expr, 'name', tree)}' has too many values to gate a function of continuous numbers on",
+                pos=getattr(expr, "pos", None))
+        return Leaf(self.space(expr, categorical=True))
+
     def _natural_encoding(self, expr: SOp) -> bool:
+        if self.vs.is_continuous(expr):
+            return False
         if isinstance(expr, Aggregate):
             return self._aggregate_is_categorical(expr)
         return not self.vs.is_numeric(expr)
 
     # -- trees -----------------------------------------------------------------------------
 
-    def tree(self, expr: SOp) -> Tree:
-        """`expr` as a function of residual spaces, fusing maps and width decoding."""
+    def tree(self, expr: SOp, shared: dict[int, Tree] | None = None) -> Tree:
+        """`expr` as a function of residual spaces, fusing maps and width decoding. An
+        s-op read several times in one tree is one subtree (`shared`, by s-op id), so that
+        evaluating the tree computes it once: `v + b if v > 0 else v - b` nested three
+        deep would otherwise hold 64 copies of the innermost step."""
+        shared = {} if shared is None else shared
+        if expr.id not in shared:
+            shared[expr.id] = self._tree(expr, shared)
+        return shared[expr.id]
+
+    def _tree(self, expr: SOp, shared: dict[int, Tree]) -> Tree:
         if isinstance(expr, Constant):
             return Const(expr.value)
         for key in ((expr.id, True), (expr.id, False)):
             if key in self.spaces:  # computed already: reading it is cheaper than refusing
                 return Leaf(self.spaces[key])
+        if isinstance(expr, (Map, SequenceMap)) and all(isinstance(c, (Tokens, Constant)) for c in expr.children):
+            if any(isinstance(c, Tokens) for c in expr.children):  # a lexicon lookup: a token feature
+                return Leaf(self.space(expr))
         if isinstance(expr, (Map, SequenceMap)):
-            return self._within_budget(Apply(expr, expr.fn, [self.tree(c) for c in expr.children]))
+            return self._within_budget(Apply(expr, expr.fn, [self.tree(c, shared) for c in expr.children]))
         if isinstance(expr, (SelectorWidth, Length)):
             return self._width_tree(expr)
         return Leaf(self.space(expr))
@@ -200,13 +288,15 @@ class Lowering:
         if combinations(node.leaves()) > FUSE_BUDGET and self._separable(node):
             return node
         while combinations(node.leaves()) > FUSE_BUDGET:
+            before = combinations(node.leaves())
             best: tuple[float, Apply, int] | None = None
-            for parent in [node, *(t for t in node.subtrees() if isinstance(t, Apply))]:
+            parents = {id(t): t for t in [node, *node.subtrees()] if isinstance(t, Apply)}
+            for parent in parents.values():
                 for i, child in enumerate(parent.args):
                     if isinstance(child, Apply):
-                        gain = combinations(child.leaves()) / max(1, len(self.vs.values(child.expr)))
-                        if gain > 2 and (best is None or gain > best[0]):
-                            best = (gain, parent, i)
+                        after = self._combinations_reading(node, parent, i)
+                        if after * 2 < before and (best is None or after < best[0]):
+                            best = (after, parent, i)
             if best is None:
                 break
             _, parent, i = best
@@ -226,6 +316,18 @@ class Lowering:
                 hint="compile with a smaller vocabulary or max_len",
             )
         return node
+
+    def _combinations_reading(self, node: Apply, parent: Apply, i: int) -> int:
+        """`node`'s input combinations were `parent.args[i]` read from the residual: leaves
+        shared with the rest of the tree (`v` in `v + b if v > 0 else v`) count once, so this
+        is the true cost of materialising that sub-expression."""
+        child = parent.args[i]
+        stand_in = Space(child.expr.name, (), True, self.vs.per_position[child.expr.id])
+        parent.args[i] = Leaf(stand_in)
+        try:
+            return combinations(node.leaves())
+        finally:
+            parent.args[i] = child
 
     def _numeric_positions(self, tree: Tree) -> Tree:
         """Read positions as one number rather than max_len one-hot dimensions where the tree
@@ -397,11 +499,14 @@ class Lowering:
     # -- attention s-ops -------------------------------------------------------------------
 
     def _aggregate_is_categorical(self, expr: Aggregate) -> bool:
+        if self.vs.is_continuous(expr.sop):
+            return False
         values = self.vs.values(expr.sop)
         numeric = bool(values) and all(is_number(v) for v in values)
         if not numeric:
             return True
-        return self.vs.max_width(expr.selector) <= 1 or _has_injective_atom(expr.selector, self.vs)
+        lookup = self.vs.max_width(expr.selector) <= 1 or selects_at_most_one(expr.selector, self.vs.per_position)
+        return lookup and len(values) <= LOOKUP_ONE_HOT
 
     def _aggregate(self, expr: Aggregate) -> Space:
         terms = self.terms(expr.selector)
@@ -428,11 +533,14 @@ class Lowering:
             ov = np.stack([out.encode(tree.evaluate({value: v})) for v in value.values])
             bias = np.zeros(out.width)
         else:
-            slope, bias0 = affine_1d(tree, value)
+            slope, bias0 = (1.0, 0.0) if isinstance(tree, Leaf) else (None, 0.0)
+            if not value.continuous and slope is None:
+                slope, bias0 = affine_1d(tree, value)
             if slope is None:
                 value = self.space(expr.sop, categorical=False)
                 slope, bias0 = 1.0, 0.0
             ov, bias = np.array([[slope]]), np.array([bias0])
+            out.error = abs(slope) * value.error
         if not categorical and not all(is_number(v) for v in out.values):
             raise RaspCompileError(f"aggregate '{expr.name}' averages non-numbers", pos=expr.pos)
         atoms = self.atoms(terms[0])
@@ -522,23 +630,37 @@ def _dnf(selector: Selector) -> list[tuple[Literal, ...]]:
     raise RaspCompileError(f"cannot compile selector {type(selector).__name__}", pos=selector.pos)
 
 
-def _has_injective_atom(selector: Selector, vs: ValueSets) -> bool:
-    """An `==` select whose keys differ at every position selects at most one key."""
-    if isinstance(selector, SelectorAnd):
-        return _has_injective_atom(selector.left, vs) or _has_injective_atom(selector.right, vs)
-    if isinstance(selector, Select) and selector.predicate is Comparison.EQ:
-        sets = vs.per_position[selector.keys.id]
-        return all(len(s) == 1 for s in sets) and len(set().union(*sets)) == len(sets)
-    return False
+def _mixed_subtrees(tree: Tree) -> list[Apply]:
+    """The smallest proper sub-expressions of `tree` that combine continuous and exact leaves."""
+    def mixed(t: Tree) -> bool:
+        kinds = {is_continuous(s) for s in t.leaves()}
+        return isinstance(t, Apply) and kinds == {True, False}
+
+    out: dict[int, Apply] = {}
+    stack = list(tree.args) if isinstance(tree, Apply) else []
+    while stack:
+        t = stack.pop()
+        if mixed(t):
+            inner = [a for a in t.args if mixed(a)]
+            if inner:
+                stack.extend(inner)
+            else:
+                out.setdefault(t.expr.id, t)
+        elif isinstance(t, Apply):
+            stack.extend(t.args)
+    return list(out.values())
 
 
-def lower(output: SOp, vs: ValueSets, causal: bool = False) -> Blocks:
+def lower(output: SOp, vs: ValueSets, causal: bool = False, tolerance: float = TOLERANCE) -> Blocks:
     """Lower the program computing `output` to heads and MLPs."""
-    lowering = Lowering(vs, causal)
+    lowering = Lowering(vs, causal, tolerance)
     out = lowering.space(output)
     read = {s for b in [*lowering.heads, *lowering.mlps] for s in b.reads} | {out}
-    # a position code nothing reads (the one-hot indices, once read as a number) takes no dimensions
+    # an embedded code nothing reads (the one-hot indices once read as a number, the raw
+    # tokens once every reader takes token features) takes no dimensions
     positions = [s for s in lowering.position_spaces if s in read]
-    return Blocks(lowering.token_spaces, positions, lowering.heads, lowering.mlps, out)
+    tokens = [s for s in lowering.token_spaces if s in read]
+    features = {s: e for s, e in lowering.features.items() if s in read}
+    return Blocks(tokens, positions, lowering.heads, lowering.mlps, out, features, lowering.jumps)
 
 

@@ -11,12 +11,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspCompileError, RaspLoadError
-from ..ir.evaluate import Input, check_no_nul
+from ..ir.evaluate import Input, check_no_nul, tokenize
 from ..ir.graph import build_graph, topological_exprs
 from ..ir.sops import RASPExpr, SOp
 from .allocate import Allocation, allocate_layers, free_points
 from .assemble import assemble
 from .blocks import Blocks, lower
+from .continuous import TOLERANCE
 from .encoding import encode_ids, encode_padded, padded_batches, run_with_cache
 from .estimate import (
     DEFAULT_MAX_PARAMS,
@@ -32,6 +33,7 @@ from .estimate import (
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
 from .mlps import cleaning_mlp
 from .valueset import infer_value_sets
+from .vocab import OpenVocab, with_unk
 
 
 @dataclass
@@ -75,6 +77,14 @@ class CompiledModel(_TorchModule):
         # the registered tokenizer (rasp.text) that splits a text input, saved with the model;
         # None: a string is one token per character, as for the interpreter
         tokenizer: str | None = None,
+        # a bound on |output - the interpreter's output| where the output is a continuous number
+        # (fitted pieces, see `continuous.py`); 0 for an exact model
+        error_bound: float = 0.0,
+        # the unknown token of an open vocabulary (see `vocab.py`): unseen tokens map onto it or a shape
+        unk: str | None = None,
+        # thresholds where a fitted map jumps (`x + p if x > 0 else x - p`): exact there and from
+        # pieces.JUMP_MARGIN away; [{"sop", "input", "at"}]
+        jumps: list[dict[str, Any]] | None = None,
     ):
         super().__init__()
         self.module = module
@@ -91,6 +101,19 @@ class CompiledModel(_TorchModule):
         self.components = components if components is not None else []
         self.reference = reference
         self.tokenizer = tokenizer
+        self.error_bound = error_bound
+        self.unk = unk
+        self.jumps = jumps if jumps is not None else []
+        self._open: OpenVocab | None = None
+
+    def map_tokens(self, raw: Input) -> list[Any]:
+        """The tokens the model reads for `raw`: unseen tokens mapped (with `unk`), others as they are."""
+        tokens = tokenize(self.tokens(raw))
+        if self.unk is None:
+            return tokens
+        if self._open is None:
+            self._open = OpenVocab(self.vocab, self.unk)
+        return self._open.map_all(tokens)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -108,7 +131,10 @@ class CompiledModel(_TorchModule):
 
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        return encode_ids(self.vocab, self.max_len, [self.tokens(raw) for raw in inputs], self.device)
+        inputs = [self.tokens(raw) for raw in inputs]
+        if self.unk is not None:
+            inputs = [self.map_tokens(raw) for raw in inputs]
+        return encode_ids(self.vocab, self.max_len, inputs, self.device)
 
     def forward(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -123,7 +149,7 @@ class CompiledModel(_TorchModule):
         (`padded_batches`), padding masked out of attention."""
         import torch
 
-        inputs = [self.tokens(raw) for raw in inputs]
+        inputs = [self.map_tokens(raw) if self.unk is not None else self.tokens(raw) for raw in inputs]
         results: list[list[Any]] = [[] for _ in inputs]
         with torch.no_grad():
             for idx in padded_batches(inputs, batch_size):
@@ -196,6 +222,8 @@ class CompiledModel(_TorchModule):
             "d_model": cfg.d_model,
             "mlp_hidden": hidden,
             "params": sum(p.numel() for p in self.module.parameters()),
+            "error_bound": self.error_bound,
+            "jumps": self.jumps,
         }
 
     def placement(self) -> list[tuple[str, str, str]]:
@@ -234,6 +262,11 @@ class CompiledModel(_TorchModule):
             "labels": self.labels,
             "alive_until": self.alive_until,
             "components": self.components,
+            "error_bound": self.error_bound,
+            "unk": self.unk,
+            "jumps": self.jumps,
+            "shapes": OpenVocab(self.vocab, self.unk).shape_tokens() if self.unk is not None else [],
+            "continuous": [n for n, s in self.spaces.items() if s.continuous],
         }
         if self.tokenizer is not None:
             meta["tokenizer"] = self.tokenizer
@@ -271,12 +304,15 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
         import torch
 
         module = module_from_state(ModelConfig(**meta["model"]), tensors, getattr(torch, meta.get("dtype", "float64")))
-        spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in meta["spaces"]}
+        continuous = set(meta.get("continuous", []))
+        spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"], continuous=s["name"] in continuous)
+                  for s in meta["spaces"]}
         dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in meta["spaces"]}
         return CompiledModel(
             module, spaces, dims, spaces[meta["output"]], meta["vocab"], meta["max_len"],
             meta["causal"], labels=meta.get("labels", []), alive_until=meta.get("alive_until", {}),
             components=meta.get("components", []), tokenizer=meta.get("tokenizer"),
+            error_bound=float(meta.get("error_bound", 0.0)), unk=meta.get("unk"), jumps=meta.get("jumps", []),
         ).eval()
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise RaspLoadError(f"{path}: the model description does not fit its weights ({e})") from None
@@ -297,6 +333,7 @@ def require_sop(expr: Any) -> SOp:
 def plan_layers(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
     phase: Callable[[str], None] = lambda name: None, max_params: int | None = DEFAULT_MAX_PARAMS,
+    tolerance: float = TOLERANCE,
 ) -> tuple[Blocks, Allocation]:
     """The compiler's heads and MLPs and the layer each goes in (no torch needed). Each stage's
     memory and time are estimated before it runs (`estimate.WorkEstimate`); what cannot fit
@@ -310,7 +347,7 @@ def plan_layers(
     work = WorkEstimate(max_len, causal, len(vocab), max_params, phase=phase)
     value_sets = infer_value_sets(order, vocab, max_len, causal, before=work.before)
     phase("blocks" + work.before_lowering(sop, order, value_sets))
-    blocks = lower(sop, value_sets, causal)
+    blocks = lower(sop, value_sets, causal, tolerance)
     phase("layout")
     return blocks, allocate_layers(blocks)
 
@@ -334,6 +371,8 @@ def compile_program(
     max_params: int | None = DEFAULT_MAX_PARAMS,
     on_phase: Callable[[str], None] | None = None,
     tokenizer: str | None = None,
+    tolerance: float = TOLERANCE,
+    unk: str | None = None,
 ) -> CompiledModel:
     """Compile an s-op (or a `rasp.Program`'s output) into an exact torch transformer.
 
@@ -347,6 +386,11 @@ def compile_program(
     parameters are refused before any weight is allocated (None: no limit).
     `on_phase` is told each stage's name. `tokenizer` names the registered tokenizer
     (rasp.text) that splits the model's text inputs; the model file records it.
+    Functions of continuous numbers (means of
+    real numbers that cannot be enumerated) are fitted within `tolerance` (times
+    max(1, |value|)); the model's `error_bound` says how far its output may then be
+    from the interpreter's. With `unk`, the vocabulary is open: tokens outside it map to
+    `unk` (added to the vocabulary if missing) or to a shape around it (see `vocab.py`).
     """
     import networkx as nx
 
@@ -355,12 +399,13 @@ def compile_program(
     sop = require_sop(program if isinstance(program, RASPExpr) else program.sop(output))
     depth = nx.dag_longest_path_length(build_graph(sop))  # the compiler's walks recurse this deep
     return call_deep(lambda: _compile(sop, vocab, max_len, causal, device, reuse, no_pos, dtype, max_params, on_phase,
-                                      tokenizer), depth, "compile")
+                                      tokenizer, tolerance, unk), depth, "compile")
 
 
 def _compile(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool, device: str | None, reuse: bool, no_pos: bool,
     dtype: str, max_params: int | None, on_phase: Callable[[str], None] | None, tokenizer: str | None,
+    tolerance: float, unk: str | None,
 ) -> CompiledModel:
     import torch
 
@@ -379,10 +424,10 @@ def _compile(
         from .nopos import without_positions
 
         sop = without_positions(sop, causal)
-    vocab = _vocab(vocab)
+    vocab = with_unk(_vocab(vocab), unk)
     if max_params is not None:
         check_max_len(max_len)
-    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, max_params)
+    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, max_params, tolerance)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}
     freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}
@@ -440,6 +485,9 @@ def _compile(
         alive_until={names[s]: sub for s, sub in alive_until.items()},
         components=components(allocation, names),
         tokenizer=tokenizer,
+        error_bound=blocks.output.error,
+        unk=unk,
+        jumps=blocks.jumps,
     )
     model.stages = Stages(blocks, allocation, time.perf_counter() - start)
     return model.eval()

@@ -209,7 +209,7 @@ class WorkEstimate:
         """Called by `infer_value_sets` before it infers `expr`."""
         from ..ir.sops import Aggregate, Map, Select, SequenceMap
 
-        self._check_widths({c.id: sets[c.id] for c in expr.children if c.id in sets})
+        self._check_widths({c.id: sets[c.id] for c in expr.children if c.id in sets and not _via_embedding(expr, c)})
         if isinstance(expr, Select):
             keys = len(frozenset().union(*sets[expr.keys.id]))
             queries = len(frozenset().union(*sets[expr.queries.id]))
@@ -228,7 +228,9 @@ class WorkEstimate:
         Returns the estimate for the progress display ('' when it is short)."""
         from ..ir.sops import Map, Select, SequenceMap
 
-        self._check_widths(value_sets.per_position, len(value_sets.values(output)))
+        one_hot = _one_hot_reads(order, output)
+        self._check_widths({k: v for k, v in value_sets.per_position.items() if k in one_hot},
+                           len(value_sets.values(output)))
         work = 0
         for expr in order:
             if isinstance(expr, Select):  # each side's values at each position against all of the other's
@@ -332,3 +334,20 @@ def _multisets(m: int, k: int) -> float:
         return 1.0
     log = math.lgamma(m + k) - math.lgamma(k + 1) - math.lgamma(m)
     return math.exp(min(log, 700.0))
+
+
+def _via_embedding(reader: Any, expr: Any) -> bool:
+    """Whether `reader` reads the tokens `expr` only as a token feature: a map of the tokens
+    alone, which the embedding computes, so the raw tokens need no residual width for it."""
+    from ..ir.sops import Constant, Map, SequenceMap, Tokens
+
+    return (isinstance(expr, Tokens) and isinstance(reader, (Map, SequenceMap))
+            and all(isinstance(c, (Tokens, Constant)) for c in reader.children))
+
+
+def _one_hot_reads(order: list[Any], output: Any) -> set[int]:
+    """Ids of the s-ops some node reads other than as a token feature (or the output)."""
+    read = {output.id}
+    for expr in order:
+        read.update(c.id for c in expr.children if not _via_embedding(expr, c))
+    return read

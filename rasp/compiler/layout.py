@@ -26,6 +26,9 @@ class Space:
     categorical: bool
     per_position: tuple[frozenset, ...] = ()  # values it can hold at each query position
     expr: RASPExpr | None = None
+    # a continuous number: `values` are the ends of its interval, and it holds any number between
+    continuous: bool = False
+    error: float = 0.0  # a bound on |held value - the interpreter's value| (continuous numbers only)
 
     __hash__ = object.__hash__
 
@@ -67,6 +70,8 @@ class Space:
         """Values from an array (..., width) of this space's coordinates."""
         if self.categorical:
             return [self.values[i] for i in np.asarray(vectors).argmax(axis=-1).ravel()]
+        if self.continuous:
+            return np.asarray(vectors, dtype=np.float64).ravel().tolist()
         grid = np.array([float(v) for v in self.values])
         flat = np.asarray(vectors, dtype=np.float64).ravel()
         nearest = np.abs(flat[:, None] - grid[None, :]).argmin(axis=1)

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import RaspCompileError
 from ..ir.sops import RASPExpr
 from .layout import ONE, Space
+from .pieces import Knots, exact_knots
 from .trees import Apply, Leaf, Tree, combinations, reachable
 from .valueset import is_number
 
@@ -144,7 +145,10 @@ def build_mlp(expr: RASPExpr, tree: Tree, out: Space, parts_of: Callable[[Tree],
     separable = _separable_mlp(expr, out, leaves, parts) or _gated_sum_mlp(expr, tree, out, leaves)
     if separable is not None and combinations(leaves) > SMALL_TABLE:
         return separable
-    best = _build_mlp(expr, tree, out, leaves, ())
+    try:
+        best = _build_mlp(expr, tree, out, leaves, ())
+    except RaspCompileError:  # numbers too spread out for one feature: gate on the two-valued ones
+        best = _build_mlp(expr, tree, out, leaves, (), gate_two_valued=True)
     if separable is not None and separable.hidden < best.hidden:
         best = separable
     if any(not s.categorical for s in leaves):
@@ -282,6 +286,26 @@ def _add_step(neurons: _Neurons, z_form: dict[Space, np.ndarray], lo: float, hi:
         neurons.add(w, sign * np.atleast_1d(step))
 
 
+def _numeric_knots(out: Space, zs: np.ndarray, ys: list[Any]) -> Knots | None:
+    """Exact pieces through the points (z, y), for a numeric output; None otherwise."""
+    if out.categorical or not all(is_number(y) or isinstance(y, bool) for y in ys):
+        return None
+    if len(zs) > 1 and np.diff(zs).min() < 1e-12:
+        return None
+    return exact_knots(zs.tolist(), [float(y) for y in ys])
+
+
+def add_pieces(neurons: _Neurons, z_form: dict[Space, np.ndarray], knots: Knots, z_lo: float, z_hi: float,
+               gate: dict[Space, np.ndarray] | None = None) -> None:
+    """One unit per knot adding `knots`' slope changes along the linear feature z (in
+    [z_lo, z_hi]); nothing where `gate` (0 on its case, <= -1 off it) is off. The value
+    at the first knot is the caller's (an indicator unit)."""
+    for k, change in zip(knots.x.tolist(), knots.changes.tolist()):
+        big = max(abs(z_hi - k), abs(z_lo - k)) + 1.0
+        w = _merge(z_form, {ONE: np.array([-k])}, _scaled(gate, big) if gate else {})
+        neurons.add(w, np.array([change]))
+
+
 # Up to this many input combinations, every construction is tried and the narrowest kept.
 SMALL_TABLE = 2_000
 
@@ -289,14 +313,15 @@ SMALL_TABLE = 2_000
 DEMOTE_WIDTH = 16
 
 
-def _build_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], linear: tuple[Space, ...]) -> MLP:
+def _build_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], linear: tuple[Space, ...],
+               gate_two_valued: bool = False) -> MLP:
     """Categorical leaves not in `linear` form the "case", matched by a gate that is
     0 on the case and <= -1 off it; the other leaves are read through linear
     columns. Per case the output is either affine in the columns (two units), or
     a staircase along one linear feature z of them: two units per step where the
     output changes.
     """
-    categorical = [s for s in leaves if s.categorical and s not in linear]
+    categorical = [s for s in leaves if (s.categorical or (gate_two_valued and _two_valued(s))) and s not in linear]
     numeric = [s for s in leaves if s not in categorical]
     columns = _columns(numeric)
     cases: dict[tuple, list[tuple[tuple, Any]]] = {}
@@ -342,6 +367,11 @@ def _build_mlp(expr: RASPExpr, tree: Tree, out: Space, leaves: list[Space], line
         neurons.add(indicator, encs[0] - baseline)
         z_form = _linear(columns, z_coef, 0.0)
         z_max = _bound(columns, z_coef, 0.0)
+        knots = _numeric_knots(out, zs, [ys[i] for i in order])
+        changes = sum(1 for a, b in zip(encs, encs[1:]) if np.any(b - a))
+        if knots is not None and len(knots.x) < 2 * changes:  # pieces through the points beat steps
+            add_pieces(neurons, z_form, knots, -z_max, z_max, gate if gate_count else None)
+            continue
         for i in range(1, len(zs)):
             step = encs[i] - encs[i - 1]
             if not np.any(step) or zs[i] - zs[i - 1] < 1e-12:
@@ -364,13 +394,26 @@ def _most_common(vectors: list[np.ndarray]) -> np.ndarray:
     return np.frombuffer(best, dtype=np.float64).copy()
 
 
+def _two_valued(space: Space) -> bool:
+    """A number with two values (`-0.74 if negated else 1`): as good a gate as a one-hot code."""
+    return not space.categorical and not space.continuous and len(space.values) == 2
+
+
 def _gate(categorical: list[Space], case: tuple) -> dict[Space, np.ndarray]:
-    """sum of the case's one-hot coordinates minus their count: 0 on the case, <= -1 off it."""
+    """sum of the case's one-hot coordinates minus their count: 0 on the case, <= -1 off it
+    (a two-valued number x counts (x - other) / (value - other), 1 on its value, 0 off it)."""
     gate: dict[Space, np.ndarray] = {}
+    ones = 0.0
     for space, value in zip(categorical, case):
-        gate[space] = space.encode(value)
+        if space.categorical:
+            gate = _merge(gate, {space: space.encode(value)})
+            continue
+        other = float(next(v for v in space.values if v != value))
+        scale = 1.0 / (float(value) - other)
+        gate = _merge(gate, {space: np.array([scale])})
+        ones -= other * scale
     if categorical:
-        gate = _merge(gate, {ONE: np.array([-float(len(categorical))])})
+        gate = _merge(gate, {ONE: np.array([ones - float(len(categorical))])})
     return gate
 
 
@@ -397,6 +440,8 @@ def _feature(tree, numeric, columns, case, categorical, points, xs) -> tuple[np.
     values, injective with gaps of at least 1, so the staircase along z has one
     step per change of output rather than one per input combination.
     """
+    if len(columns) == 1:  # one number: itself is injective
+        return np.ones(1), xs[:, 0]
     base = dict(zip(categorical, case))
     envs = [{**base, **dict(zip(numeric, p[0]))} for p in points]
     coef = np.zeros(len(columns))

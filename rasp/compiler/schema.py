@@ -182,6 +182,13 @@ COMPONENT = {
     "selector": Field(optional(text), required=False),
 }
 
+def non_negative(v: Any) -> str | None:
+    problem = number(v)
+    return problem or (None if v >= 0 else f"is {_short(v)}, below 0")
+
+
+JUMP = {"sop": Field(text), "input": Field(text), "at": Field(number)}
+
 COMMON = {
     "kind": Field(one_of("compiled", "trained")),
     "model": Field(record(MODEL_CONFIG)),
@@ -199,6 +206,13 @@ COMPILED = {
     "alive_until": Field(mapping(integer(0)), required=False),
     "components": Field(list_of(record(COMPONENT)), required=False),
     "tokenizer": Field(optional(text), required=False),  # a rasp.text tokenizer's name
+    # continuous numbers (compiler/continuous.py): the output's bound, which spaces, where maps jump
+    "error_bound": Field(non_negative, required=False),
+    "continuous": Field(list_of(text), required=False),
+    "jumps": Field(list_of(record(JUMP)), required=False),
+    # an open vocabulary (compiler/vocab.py): the unknown token and the shapes around it
+    "unk": Field(optional(text), required=False),
+    "shapes": Field(list_of(text), required=False),
 }
 
 TRAINED = {
@@ -235,6 +249,10 @@ def relations(meta: dict[str, Any]) -> str | None:
             names.add(s["name"])
         if meta["output"] not in names:
             return f"the output '{_short(meta['output'])}' is none of the model's spaces"
+        if not set(meta.get("continuous", [])) <= names:
+            return "a continuous space is none of the model's spaces"
+        if meta.get("unk") is not None and meta["unk"] not in meta["vocab"]:
+            return f"the unknown token '{_short(meta['unk'])}' is not in the vocabulary"
     elif meta["kind"] == "trained" and len(meta["outputs"]) < 1:
         return "the output vocabulary is empty"
     return None

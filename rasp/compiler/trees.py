@@ -86,19 +86,30 @@ class Apply(Tree):
         return out
 
 
-def replace_leaf(tree: Tree, old: Space, new: Space) -> Tree:
-    """A copy of `tree` reading `new` wherever it read `old` (which must hold the same values)."""
+def replace_leaf(tree: Tree, old: Space, new: Space, done: dict[int, Tree] | None = None) -> Tree:
+    """A copy of `tree` reading `new` wherever it read `old` (which must hold the same values);
+    a subtree shared in `tree` stays shared in the copy."""
+    done = {} if done is None else done
+    if id(tree) in done:
+        return done[id(tree)]
     if isinstance(tree, Leaf):
-        return Leaf(new) if tree.space is old else tree
-    if isinstance(tree, Apply):
-        return Apply(tree.expr, tree.fn, [replace_leaf(a, old, new) for a in tree.args])
-    return tree
+        out: Tree = Leaf(new) if tree.space is old else tree
+    elif isinstance(tree, Apply):
+        out = Apply(tree.expr, tree.fn, [replace_leaf(a, old, new, done) for a in tree.args])
+    else:
+        out = tree
+    done[id(tree)] = out
+    return out
 
 
 def combinations(leaves: list[Space]) -> int:
     """An upper bound on the number of `reachable` combinations (cheap to compute)."""
+    if not leaves:
+        return 1
     per_position = {tuple(s.per_position[p] for s in leaves) for p in range(_positions(leaves))}
-    return sum(int(np.prod([len(x) for x in sets])) for sets in per_position) if leaves else 1
+    by_position = sum(int(np.prod([len(x) for x in sets])) for sets in per_position)
+    # every combination is also one of the product of the leaves' value sets
+    return min(by_position, int(np.prod([float(len(s.values)) for s in leaves])))
 
 
 def reachable(leaves: list[Space]) -> list[tuple]:

@@ -8,6 +8,13 @@ bound which input combinations an MLP must handle.
 
 Selectors get a tri-state matrix over (query position, key position):
 NEVER, MAYBE or ALWAYS selected, from which aggregate widths and means follow.
+
+Numbers whose values cannot be enumerated (a mean of real numbers over many
+positions) are *continuous*: their set holds just the two ends of an interval,
+and `ValueSets.continuous` names them (see `intervals.py`). An element-wise map
+is enumerated over its *sources* (the nearest inputs that are not element-wise
+maps) when that is smaller than the product of its arguments' sets, so an s-op
+feeding both sides of `v * (-1 if neg else 1)` is counted once.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from ..ir.sops import (
     Tokens,
 )
 from ..ir.work import map_work
+from .intervals import GRID, aggregate_interval, is_number, map_interval, not_enumerable
 
 NEVER, MAYBE, ALWAYS = 0, 1, 2
 # Beyond this many values (or input combinations) a program is too big to compile.
@@ -51,8 +59,6 @@ def value_key(v: Any) -> tuple:
     return (0, float(v), "")
 
 
-def is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,10 @@ class ValueSets:
     max_len: int
     per_position: dict[int, tuple[frozenset, ...]]
     selections: dict[int, np.ndarray]
+    continuous: frozenset[int] = frozenset()  # ids of s-ops tracked as intervals (lo, hi)
+
+    def is_continuous(self, expr: RASPExpr) -> bool:
+        return expr.id in self.continuous
 
     def at(self, expr: RASPExpr, position: int) -> frozenset:
         return self.per_position[expr.id][position]
@@ -116,6 +126,7 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
     """
     sets: dict[int, tuple[frozenset, ...]] = {}
     selections: dict[int, np.ndarray] = {}
+    continuous: set[int] = set()
     n = max_len
     for expr in order:
         if before is not None:
@@ -130,9 +141,26 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
         elif isinstance(expr, Constant):
             sets[expr.id] = (frozenset([native(expr.value)]),) * n
         elif isinstance(expr, (Map, SequenceMap)):
-            children = expr.children
-            sets[expr.id] = _elementwise(expr, [sets[c.id] for c in children])
+            if any(s.id in continuous for s in map_sources(expr)):
+                def grid_size(node: RASPExpr) -> int:
+                    return GRID if node.id in continuous else len(frozenset().union(*sets[node.id]))
+                cut = best_cut(expr, sets, grid_size)
+                sets[expr.id] = map_interval(expr, cut, [sets[s.id] for s in cut], continuous, evaluate_over)
+                continuous.add(expr.id)
+            else:
+                cut = best_cut(expr, sets)
+                try:
+                    sets[expr.id] = _elementwise(expr, list(expr.children), sets, cut)
+                except RaspCompileError as too_many:  # numbers too many to list: an interval
+                    try:
+                        sets[expr.id] = map_interval(expr, cut, [sets[s.id] for s in cut], continuous, evaluate_over)
+                    except RaspCompileError:
+                        raise too_many from None
+                    continuous.add(expr.id)
         elif isinstance(expr, Select):
+            for side in (expr.keys, expr.queries):
+                if side.id in continuous:
+                    raise not_enumerable(side, "compared in a select")
             selections[expr.id] = _select_states(expr, sets[expr.keys.id], sets[expr.queries.id])
         elif isinstance(expr, SelectorAnd):
             selections[expr.id] = np.minimum(selections[expr.left.id], selections[expr.right.id])
@@ -143,10 +171,101 @@ def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, caus
         elif isinstance(expr, SelectorWidth):
             sets[expr.id] = width_sets(_masked(selections[expr.selector.id], causal))
         elif isinstance(expr, Aggregate):
-            sets[expr.id] = _aggregate(expr, _masked(selections[expr.selector.id], causal), sets[expr.sop.id])
+            states = _masked(selections[expr.selector.id], causal)
+            single = selects_at_most_one(expr.selector, sets)
+            if expr.sop.id in continuous:
+                sets[expr.id] = _mean_interval(expr, states, sets[expr.sop.id])
+                continuous.add(expr.id)
+                continue
+            try:
+                sets[expr.id] = _aggregate(expr, states, sets[expr.sop.id], single)
+            except RaspCompileError:
+                if single or not _numbers(sets[expr.sop.id]):
+                    raise
+                sets[expr.id] = _mean_interval(expr, states, sets[expr.sop.id])
+                continuous.add(expr.id)
         else:
             raise RaspCompileError(f"cannot compile a {type(expr).__name__}", pos=expr.pos)
-    return ValueSets(max_len, sets, selections)
+    return ValueSets(max_len, sets, selections, frozenset(continuous))
+
+
+def _mean_interval(expr: Aggregate, states: np.ndarray, value_sets: tuple[frozenset, ...]) -> tuple[frozenset, ...]:
+    may_be_empty = not all((states[p, : p + 1] == ALWAYS).any() for p in range(states.shape[0]))
+    return aggregate_interval(expr, value_sets, aggregate_default(expr, True), may_be_empty)
+
+
+def _numbers(value_sets: tuple[frozenset, ...]) -> bool:
+    union = frozenset().union(*value_sets)
+    return bool(union) and all(is_number(v) for v in union)
+
+
+def selects_at_most_one(selector: RASPExpr, sets: dict[int, tuple[frozenset, ...]]) -> bool:
+    """Whether `selector` selects at most one key at every query: an `==` select (or a
+    conjunction with one) whose keys hold one known value per position, all different
+    (`indices`, `indices + 1`), selects exactly the key equal to the query's value, if any.
+    Such an aggregate is a lookup, never an average."""
+    if isinstance(selector, SelectorAnd):
+        return selects_at_most_one(selector.left, sets) or selects_at_most_one(selector.right, sets)
+    if isinstance(selector, Select) and selector.predicate is Comparison.EQ:
+        keys = sets[selector.keys.id]
+        return all(len(s) == 1 for s in keys) and len(frozenset().union(*keys)) == len(keys)
+    return False
+
+
+def map_sources(expr: RASPExpr) -> list[RASPExpr]:
+    """The nearest inputs of an element-wise map that are not element-wise maps themselves."""
+    out: dict[int, RASPExpr] = {}
+    stack = list(expr.children)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (Map, SequenceMap)):
+            stack.extend(node.children)
+        else:
+            out.setdefault(node.id, node)
+    return list(out.values())
+
+
+def best_cut(expr: RASPExpr, sets: dict[int, tuple[frozenset, ...]], size_of: Callable[[RASPExpr], int] | None = None) -> list[RASPExpr]:
+    """The inputs to enumerate an element-wise map over: for each argument, itself or (for
+    a map) the best inputs of its own arguments or its sources (the nearest inputs that are
+    not maps), whichever combination has the fewest
+    combinations once shared inputs are counted once. `v + b if v > 0 else v - b` is then
+    enumerated over (v, b), not over (v > 0, v + b, v - b); and a small lexicon feature
+    (79 valences) is not expanded into the tokens (8,000)."""
+    def size(node: RASPExpr) -> float:
+        return float(size_of(node) if size_of else max(len(s) for s in sets[node.id]))
+
+    def cost(nodes: dict[int, RASPExpr]) -> float:
+        return float(np.prod([size(c) for c in nodes.values()]))
+
+    memo: dict[int, dict[int, RASPExpr]] = {}
+
+    def expanded(node: RASPExpr) -> dict[int, RASPExpr]:
+        if node.id not in memo:
+            options = [[{c.id: c}] + ([expanded(c), {s.id: s for s in map_sources(c)}] if isinstance(c, (Map, SequenceMap)) else [])
+                       for c in node.children]
+            if len(options) > 8:
+                options = [o[:1] for o in options]
+            best: dict[int, RASPExpr] | None = None
+            for choice in itertools.product(*options):
+                union = {k: v for part in choice for k, v in part.items()}
+                if best is None or cost(union) < cost(best):
+                    best = union
+            memo[node.id] = best or {}
+        return memo[node.id]
+
+    return list(expanded(expr).values())
+
+
+def evaluate_over(expr: RASPExpr, env: dict[int, Any]) -> Any:
+    """`expr` (an element-wise map) at one input, given the values of its sources by id;
+    None where some step raises (the interpreter would raise there too)."""
+    if expr.id in env:
+        return env[expr.id]
+    args = [evaluate_over(c, env) for c in expr.children]
+    out = None if any(a is None for a in args) else call(expr, expr.fn, args)
+    env[expr.id] = out
+    return out
 
 
 def _masked(states: np.ndarray, causal: bool) -> np.ndarray:
@@ -155,27 +274,40 @@ def _masked(states: np.ndarray, causal: bool) -> np.ndarray:
     return np.where(np.tri(len(states), dtype=bool), states, NEVER).astype(np.int8)
 
 
-def _elementwise(expr: RASPExpr, child_sets: list[tuple[frozenset, ...]]) -> tuple[frozenset, ...]:
-    fn = expr.fn
+def _elementwise(expr: RASPExpr, children: list[RASPExpr], sets: dict[int, tuple[frozenset, ...]],
+                 sources: list[RASPExpr]) -> tuple[frozenset, ...]:
+    """Per position, the map's values over every combination of its arguments' values, or of
+    its sources' values where that product is smaller (an input shared by several arguments
+    is then counted once)."""
+    def size(nodes: list[RASPExpr], p: int) -> int:
+        return int(np.prod([len(sets[c.id][p]) for c in nodes]))
+
+    n = len(sets[children[0].id])
+    by_sources = sum(size(sources, p) for p in range(n)) < sum(size(children, p) for p in range(n))
+    inputs = sources if by_sources else children
     cache: dict[tuple, frozenset] = {}
     results: dict[tuple, Any] = {}
     out = []
-    keys = list(dict.fromkeys(zip(*child_sets)))
-    sizes = {key: int(np.prod([len(s) for s in key])) for key in keys}
-    for size in sizes.values():
-        if size > MAX_VALUES:
-            raise too_large(expr, f"{size:,} input combinations")
-    with map_work(expr.name, sum(sizes.values())):  # one budget for all its applications
+    per_position = list(zip(*(sets[c.id] for c in inputs)))
+    keys = list(dict.fromkeys(per_position))
+    combos = {key: int(np.prod([len(s) for s in key])) for key in keys}
+    for count in combos.values():
+        if count > MAX_VALUES:
+            raise too_large(expr, f"{count:,} input combinations")
+    with map_work(expr.name, sum(combos.values())):  # one budget for all its applications
         for key in keys:
             values = set()
             for args in itertools.product(*key):
                 if args not in results:
-                    results[args] = call(expr, fn, args)
+                    if by_sources:
+                        results[args] = evaluate_over(expr, {c.id: a for c, a in zip(inputs, args)})
+                    else:
+                        results[args] = call(expr, expr.fn, args)
                 if results[args] is not None:
                     values.add(results[args])
             cache[key] = frozenset(values)
-    for position_sets in zip(*child_sets):
-        out.append(cache[position_sets])
+    for key in per_position:
+        out.append(cache[key])
     return tuple(out)
 
 
@@ -246,10 +378,10 @@ def aggregate_default(expr: Aggregate, numeric: bool) -> Any:
     return 0
 
 
-def _aggregate(expr: Aggregate, states: np.ndarray, value_sets: tuple[frozenset, ...]) -> tuple[frozenset, ...]:
+def _aggregate(expr: Aggregate, states: np.ndarray, value_sets: tuple[frozenset, ...], single: bool = False) -> tuple[frozenset, ...]:
     union = frozenset().union(*value_sets)
     numeric = bool(union) and all(is_number(v) for v in union)
-    averages = numeric and int((states > NEVER).sum(axis=1).max()) > 1
+    averages = numeric and not single and int((states > NEVER).sum(axis=1).max()) > 1
     sums = _SumSets(expr, value_sets)
     out = []
     for p in range(states.shape[0]):

@@ -21,6 +21,8 @@ class VerifyReport:
     skipped: int = 0  # inputs the interpreter itself rejects
     first_rejection: tuple[list[Any], RaspError] | None = None
     mismatches: list[tuple[list[Any], list[Any], list[Any]]] = field(default_factory=list)
+    max_error: float = 0.0  # the largest |model - interpreter| over numeric outputs checked
+    tolerance: float = 0.0  # the model's stated error bound, within which numbers count as equal
 
     @property
     def ok(self) -> bool:
@@ -51,16 +53,22 @@ def causal_reference(sop: SOp, new: dict[int, RASPExpr] | None = None) -> SOp:
     return new[sop.id]  # type: ignore[return-value]
 
 
-def same(expected: list[Any], got: list[Any]) -> bool:
+def same(expected: list[Any], got: list[Any], bound: float = 0.0) -> bool:
+    """Equal outputs: strings exactly, numbers within 1e-6 relative or the model's error bound."""
     if len(expected) != len(got):
         return False
     for e, g in zip(expected, got):
         if isinstance(e, str) or isinstance(g, str):
             if e != g:
                 return False
-        elif abs(float(e) - float(g)) > 1e-6 * max(1.0, abs(float(e))):
+        elif abs(float(e) - float(g)) > max(1e-6 * max(1.0, abs(float(e))), bound):
             return False
     return True
+
+
+def numeric_error(expected: list[Any], got: list[Any]) -> float:
+    errors = [abs(float(e) - float(g)) for e, g in zip(expected, got) if not isinstance(e, str) and not isinstance(g, str)]
+    return max(errors, default=0.0)
 
 
 def exhaustive_inputs(vocab: list[Any], max_length: int) -> Iterable[list[Any]]:
@@ -96,7 +104,8 @@ def verify(
     """Compare model.run_batch with the interpreter on every input. A causal model's output
     at each position must be the program's output on the prefix ending there."""
     sop = sop if sop is not None else (getattr(model, "reference", None) or model.program)
-    report = VerifyReport()
+    bound = float(getattr(model, "error_bound", 0.0))
+    report = VerifyReport(tolerance=bound)
     for start in range(0, len(inputs), chunk):
         batch = inputs[start : start + chunk]
         expected = _interpret_prefixes(sop, batch) if model.causal else _interpret(sop, batch)
@@ -109,7 +118,9 @@ def verify(
         got = model.run_batch([raw for raw, _ in kept])
         for (raw, exp), out in zip(kept, got):
             report.checked += 1
-            if not same(exp, out):
+            if len(exp) == len(out):
+                report.max_error = max(report.max_error, numeric_error(exp, out))
+            if not same(exp, out, bound):
                 report.mismatches.append((raw, exp, out))
         if on_progress:
             on_progress(len(batch))
