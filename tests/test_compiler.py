@@ -89,10 +89,13 @@ def test_selector_width_and_length_long_sequences(kind):
 
 
 def test_fused_map_chain_is_one_mlp():
-    # over the tokens alone, the chain is a token feature: the embedding computes it
+    # over the tokens alone, the innermost map is a token feature (the embedding computes it);
+    # the maps of that feature read its dimensions, fused into one MLP
     chain = Map(fn=lambda x: x * 2, inner=Map(fn=lambda t: ord(t), inner=TOKENS))
     chain = Map(fn=lambda x: x % 7, inner=chain)
-    assert check(chain).summary()["layers"] == 0
+    model = check(chain)
+    assert model.summary()["layers"] == 1 and model.summary()["heads"] == [0]
+    assert [c["sop"] for c in model.components if not c["cleanup"]] == [chain.name]
     # over tokens and positions, one MLP
     mixed = SequenceMap(fn=lambda t, i: ord(t) * 2 + i, inputs=(TOKENS, INDICES))
     model = check(Map(fn=lambda x: x % 7, inner=Map(fn=lambda x: x + 1, inner=mixed)))
