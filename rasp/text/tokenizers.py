@@ -71,4 +71,4 @@ def _load_builtin_modules() -> None:
         importlib.import_module(module, __package__)
 
 
-_BUILTIN_MODULES: list[str] = []  # e.g. ".vader", ".blimp": added as those tokenizers land
+_BUILTIN_MODULES: list[str] = [".blimp"]  # e.g. ".vader": added as those tokenizers land
