@@ -11,7 +11,7 @@ Sources:
 - wordfreq: keeps the words of English in common use (a lemma stays when one of its forms has a
   Zipf frequency of at least MIN_ZIPF), so the lexicon stays a few tens of thousands of words;
 - gender-guesser (its name dictionary, nam_dict.txt by Joerg Michael, GNU FDL 1.2): first
-  names used in the USA or Great Britain with their gender.
+  names with their gender.
 
 Writes data/agreement/lexicon.tsv (word, noun number, verb forms, adjective, name gender; one
 word a line) and programs/agreement_lexicon/COLUMN.rasp, the same table as RASP dicts (one file a column)
@@ -31,7 +31,7 @@ import sys
 from pathlib import Path
 
 MIN_ZIPF = 2.5  # about once in three million words
-NAME_MIN_FREQUENCY = 1  # nam_dict's frequency class in the USA or Great Britain (1 to 13)
+NAME_MIN_ZIPF = 1.5  # names: about once in thirty million words
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 
@@ -120,23 +120,19 @@ def verb_forms(verbs: dict[str, list[list[str]]]) -> dict[str, str]:
 
 
 def names() -> dict[str, str]:
+    """First names and their gender. gender-guesser's own reading of its per-country columns
+    is off by a column on some lines, so this takes its overall judgement (over all countries)
+    and keeps the names English text uses (Zipf frequency at least NAME_MIN_ZIPF)."""
     import gender_guesser.detector as gd
+    from wordfreq import zipf_frequency
 
     detector = gd.Detector(case_sensitive=False)
-    countries = [gd.Detector.COUNTRIES.index(c) for c in ("usa", "great_britain")]
     genders = {"male": "m", "mostly_male": "m", "female": "f", "mostly_female": "f"}
     out: dict[str, str] = {}
-    for name, by_gender in detector.names.items():
-        if not name.isalpha():
-            continue
-        best, best_count = None, 0
-        for gender, values in by_gender.items():
-            marks = [values[i] if i < len(values) else " " for i in countries]
-            count = max(int(c, 16) if c.strip() else 0 for c in marks)  # " ": not used there
-            if gender in genders and count > best_count:
-                best, best_count = genders[gender], count
-        if best and best_count >= NAME_MIN_FREQUENCY:
-            out[name] = best
+    for name in detector.names:
+        gender = genders.get(detector.get_gender(name))
+        if gender and name.isalpha() and zipf_frequency(name, "en") >= NAME_MIN_ZIPF:
+            out[name] = gender
     return out
 
 
