@@ -102,7 +102,9 @@ def noun_numbers(nouns: dict[str, list[str]]) -> dict[str, str]:
             plural_of.setdefault(lemma, singular)
     number: dict[str, str] = {}
     for lemma, plurals in nouns.items():
-        invariant = (plurals[:1] == [lemma]) or engine.plural_noun(lemma) == lemma
+        # inflect knows the invariant nouns (sheep, series); lemminflect's "plural" equal to the
+        # lemma marks a mass noun ("pork"), which agrees as a singular.
+        invariant = engine.plural_noun(lemma) == lemma
         number[lemma] = "b" if invariant else "s"
     for word in plural_of:
         number[word] = "p"  # an irregular plural that is also a lemma ("people") is plural
