@@ -48,8 +48,10 @@ bench: $(STAMP)
 	$(PY) bench/bench_interpreter.py
 	$(PY) bench/bench_compile.py
 	$(PY) bench/bench_corpora.py
+	$(PY) bench/readme_figures.py --all
 
-# Learned versus compiled (RASP paper Table 1 at CPU scale, ~30 min on 2 cores); e.g.
+# Learned versus compiled (RASP paper Table 1 at CPU scale; the README's "Table 1" section
+# says how long it took, on how many cores); e.g.
 # make table1 TABLE1_ARGS="--quick"   or   TABLE1_ARGS="--out-dir table1 --device cuda --jobs 8".
 TABLE1_ARGS ?=
 table1: $(STAMP)

@@ -11,9 +11,9 @@ model). On a shared machine the times are noisy: compare within one run.
 
 Tracr runs in its own virtual environment (it needs JAX, and must not share rasp's):
 
-    python3 -m venv /work/tracr-venv
-    /work/tracr-venv/bin/pip install tracr-pypi jax jaxlib
-    RASP_TRACR_PYTHON=/work/tracr-venv/bin/python .venv/bin/python bench/bench_scale.py
+    python3 -m venv tracr-venv
+    tracr-venv/bin/pip install tracr-pypi jax jaxlib
+    RASP_TRACR_PYTHON=tracr-venv/bin/python .venv/bin/python bench/bench_scale.py
 
 Each Tracr case is `bench/bench_tracr.py` under that Python (its docstring says which
 Tracr library program stands for each of rasp's and how correctness is checked), with the
@@ -83,8 +83,8 @@ def one_case(name: str, max_len: int, dtype: str) -> dict:
 
 
 ENABLE_TRACR = (
-    "python3 -m venv /work/tracr-venv && /work/tracr-venv/bin/pip install tracr-pypi jax jaxlib, "
-    "then pass --tracr-python /work/tracr-venv/bin/python or set RASP_TRACR_PYTHON"
+    "python3 -m venv tracr-venv && tracr-venv/bin/pip install tracr-pypi jax jaxlib, "
+    "then pass --tracr-python tracr-venv/bin/python or set RASP_TRACR_PYTHON"
 )
 
 

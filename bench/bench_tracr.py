@@ -2,9 +2,9 @@
 
 Runs under a Python that has Tracr (the `tracr-pypi` package with JAX), never rasp's:
 
-    python3 -m venv /work/tracr-venv
-    /work/tracr-venv/bin/pip install tracr-pypi jax jaxlib
-    /work/tracr-venv/bin/python bench/bench_tracr.py [--programs reverse,sort] \
+    python3 -m venv tracr-venv
+    tracr-venv/bin/pip install tracr-pypi jax jaxlib
+    tracr-venv/bin/python bench/bench_tracr.py [--programs reverse,sort] \
         [--lengths 8,16,32,64] [--timeout 300] [--samples 200] [--full 50]
 
 It imports neither rasp nor torch. Each case runs in a fresh process (so its peak memory is

@@ -87,7 +87,7 @@ def run_one(task: Task, fewer: bool, args: argparse.Namespace) -> dict:
         return {"skipped": True}
     options = TrainOptions(
         layers=layers, steps=args.steps or task.steps or DEFAULT_STEPS, seed=args.seed, no_pos=task.no_pos, bos=task.bos,
-        target=0.999, device=args.device, held_out=args.held_out, data=task.data, lr=args.lr,
+        early_stop=True, keep="best", target=0.999, device=args.device, held_out=args.held_out, data=task.data, lr=args.lr,
         min_len=args.max_len if task.fixed_length else 1,
     )
     result = fit(prepare(sop, task.vocab, args.max_len, task.causal, options), progress=False)

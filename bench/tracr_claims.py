@@ -1,6 +1,6 @@
 """Checks what the README says about Tracr, one yes/no line with evidence per claim.
 
-    /work/tracr-venv/bin/python bench/tracr_claims.py
+    tracr-venv/bin/python bench/tracr_claims.py
 
 Runs under a Python that has Tracr (`pip install tracr-pypi jax jaxlib`), never rasp's.
 The programs mirror the cases in rasp's tests/test_compiler.py; inputs are checked

@@ -226,6 +226,16 @@ def check_vocab(model: Any, examples: Sequence[Example], name: str = "<corpus>")
             )
 
 
+def lexicon_warning(program: Any, examples: Sequence[Example]) -> Any:
+    """One warning counting the corpus's words outside the program's declared lexicon."""
+    from collections import Counter
+
+    if program.lexicon is None:
+        return None
+    unknown = Counter(w for ex in examples for w in ex.words if w not in program.lexicon.words)
+    return program.lexicon.warning(unknown, inputs=len(examples))
+
+
 def interpreter_runner(program: Any, sop: str | None = None) -> Callable[[list[list[str]]], list[list[Any]]]:
     """Run a `rasp.Program` on a batch of inputs, naming the first input it fails on."""
     def run(batch: list[list[str]]) -> list[list[Any]]:

@@ -60,10 +60,11 @@ def test_round_gives_ints():
     assert same(got, [0, 0, 1, 2])  # round(0.5) == 0 and round(1.5) == 2, as Python rounds
 
 
-def test_hist_bos_types_follow_python_division():
-    # (1 / aggregate(...)) - 1 is a float at every position, BOS included
+def test_hist_bos_rounds_as_the_reference_does_now():
+    # the reference's current paper_examples.rasp rounds 1 / aggregate(...) before the - 1: ints
     got = run("x = hist_bos;", "§abbccc")
-    assert same(got, [0.0, 1.0, 2.0, 2.0, 3.0, 3.0, 3.0])
+    assert same(got, [0, 1, 2, 2, 3, 3, 3])
+    assert same(run("x = hist_bos;", "§" + "a" * 47), [0] + [47] * 47)
 
 
 @pytest.mark.parametrize(

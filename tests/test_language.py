@@ -456,7 +456,7 @@ def test_primitives():
     assert run("x = tokens_int;", "42") == [4, 2]
     assert run("x = tokens_float * 2;", [1, 2.5]) == [2.0, 5.0]
     assert run("x = tokens_bool;", [True, False]) == [True, False]
-    assert run("x = tokens_bool;", ["True", "false"]) == [True, False]
+    assert run("x = tokens_bool;", ["True", "false", ""]) == [True, True, False]  # Python's bool(), as the reference
     assert value("r = True;", "r") is True
     assert value("r = False;", "r") is False
 

@@ -486,10 +486,10 @@ def test_json_number_tokens_as_numbers():
     assert prog([3, 1.5], "f") == [3.0, 1.5]
     assert prog([True, 0], "b") == [True, False]
     assert prog([True, 2], "i") == [1, 2]
-    with pytest.raises(RaspInputError, match="the input has 1.5$"):
-        prog([3, 1.5], "i")
-    with pytest.raises(RaspInputError, match="the input has 2.5$"):
-        prog([2.5, 1.0], "i")
+    # Python's int(), as the reference: numbers truncate, a string must spell an integer
+    assert prog([3, 1.5], "i") == [3, 1] and prog([2.5, -1.9], "i") == [2, -1]
+    with pytest.raises(RaspInputError, match="the input has '2.5'$"):
+        prog(["2.5", "1"], "i")
 
 
 # --- 7. the piped REPL's exit status ----------------------------------------------------------------

@@ -19,6 +19,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     raw = read_input(args)
     name = args.sop or prog.output_name
     values = prog(raw, name)
+    for w in prog.input_warnings(raw):
+        print(w.format(), file=sys.stderr)
     if args.json:
         print(to_json({"output": values, "name": name}))
     elif values and isinstance(values[0], list):
@@ -136,8 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from ..files import protect_inputs
+
     try:
-        return func(args)
+        with protect_inputs():  # no output replaces a file the command has read
+            return func(args)
     except RaspError as e:
         print(e.format(), file=sys.stderr)
         return 1

@@ -161,7 +161,8 @@ def _print_mismatches(report: Any) -> None:
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    out = check_output(args.out or Path(args.file).with_suffix(".safetensors").name, args.force, [args.file])
+    default = Path(args.file).with_suffix(".safetensors").name
+    out = check_output(default if args.out is None else args.out, args.force, [args.file])
     model = _compile(args)
     report, _ = _verify(model, 20_000, 2_000, quiet=args.json)
     _require_total(report)
@@ -236,6 +237,7 @@ def cmd_show_model(args: argparse.Namespace) -> int:
     from ..models import load_any
     from ..view.show import show_model
 
+    check_output(args.out, args.force, [args.model])
     model = load_any(args.model)
     raw = read_input(args)
     path = show_model(model, raw, args.out, args.force)

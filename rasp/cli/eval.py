@@ -57,11 +57,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         model = rasp.load_model(args.program)
         corpus_eval.check_vocab(model, examples, args.corpus)
         run = model.run_batch
-    elif args.compiled:
-        model, model_info = corpus_eval.compile_for(rasp.load(args.program), examples, args.sop)
-        run = model.run_batch
     else:
-        run = corpus_eval.interpreter_runner(rasp.load(args.program), args.sop)
+        prog = rasp.load(args.program)
+        warning = corpus_eval.lexicon_warning(prog, examples)
+        if warning:
+            print(warning.format(), file=sys.stderr)
+        if args.compiled:
+            model, model_info = corpus_eval.compile_for(prog, examples, args.sop)
+            run = model.run_batch
+        else:
+            run = corpus_eval.interpreter_runner(prog, args.sop)
     result = _score_with_progress(corpus_eval, run, examples, args.classify)
     result.model = model_info
     _report(result, args)

@@ -93,7 +93,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_view(args: argparse.Namespace) -> int:
     from ..files import check_output, write_atomic
 
-    out = check_output(args.out or Path(args.file).with_suffix(".html").name, args.force, [args.file])
+    default = Path(args.file).with_suffix(".html").name
+    out = check_output(default if args.out is None else args.out, args.force, [args.file])
     raw = read_input(args)
     page = Subject(args).page(raw)
     write_atomic(out, page)

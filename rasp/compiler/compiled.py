@@ -21,9 +21,12 @@ from .encoding import encode_ids, run_grouped, run_with_cache
 from .estimate import (
     DEFAULT_MAX_PARAMS,
     DTYPES,
+    WorkEstimate,
+    check_fits_memory,
     check_max_len,
     check_precision,
     check_size,
+    check_value_set_memory,
     estimate_size,
 )
 from .layout import BOS, ONE, Space, assign_layout, reused_dims
@@ -184,13 +187,12 @@ def load_model(path: str | Path) -> CompiledModel:
 
 def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[str, Any]) -> CompiledModel:
     """The `CompiledModel` of a checked checkpoint's tensors and metadata."""
-    from .model import ModelConfig, Transformer
+    from .model import ModelConfig, module_from_state
 
     try:
         import torch
 
-        module = Transformer(ModelConfig(**meta["model"])).to(getattr(torch, meta.get("dtype", "float64")))
-        module.load_state_dict(tensors)
+        module = module_from_state(ModelConfig(**meta["model"]), tensors, getattr(torch, meta.get("dtype", "float64")))
         spaces = {s["name"]: Space(s["name"], tuple(s["values"]), s["categorical"]) for s in meta["spaces"]}
         dims = {s["name"]: np.array(s["dims"], dtype=np.int64) for s in meta["spaces"]}
         return CompiledModel(
@@ -204,13 +206,19 @@ def model_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[
 
 def plan_layers(
     sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False,
-    phase: Callable[[str], None] = lambda name: None,
+    phase: Callable[[str], None] = lambda name: None, max_params: int | None = DEFAULT_MAX_PARAMS,
 ) -> tuple[Blocks, Allocation]:
-    """The compiler's heads and MLPs and the layer each goes in (no torch needed)."""
+    """The compiler's heads and MLPs and the layer each goes in (no torch needed). Each stage's
+    memory and time are estimated before it runs (`estimate.WorkEstimate`); what cannot fit
+    is refused, and so is what would take hours unless `max_params` is None (allowed large)."""
+    if max_len < 1:
+        raise RaspCompileError("max_len must be at least 1")
+    check_value_set_memory(max_len)
     order = topological_exprs(build_graph(sop))
     phase("value sets")
-    value_sets = infer_value_sets(order, vocab, max_len, causal)
-    phase("blocks")
+    work = WorkEstimate(max_len, causal, len(vocab), max_params, phase=phase)
+    value_sets = infer_value_sets(order, vocab, max_len, causal, before=work.before)
+    phase("blocks" + work.before_lowering(sop, order, value_sets))
     blocks = lower(sop, value_sets, causal)
     phase("layout")
     return blocks, allocate_layers(blocks)
@@ -218,6 +226,7 @@ def plan_layers(
 
 def heads_per_layer(sop: SOp, vocab: Iterable[Any], max_len: int, causal: bool = False) -> list[int]:
     """How many attention heads the compiled model has in each layer."""
+    check_max_len(max_len)
     return [len(heads) for heads in plan_layers(sop, _vocab(vocab), max_len, causal)[1].heads]
 
 
@@ -261,11 +270,9 @@ def compile_program(
 
         sop = without_positions(sop, causal)
     vocab = _vocab(vocab)
-    if max_len < 1:
-        raise RaspCompileError("max_len must be at least 1")
     if max_params is not None:
         check_max_len(max_len)
-    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase)
+    blocks, allocation = plan_layers(sop, vocab, max_len, causal, phase, max_params)
     spaces = list(dict.fromkeys([*blocks.tokens, *blocks.positions, *allocation.written]))
     written = {ONE: 0, BOS: 0, **allocation.written}
     freed = free_points(allocation, keep={ONE, BOS, blocks.output}) if reuse else {}
@@ -278,6 +285,7 @@ def compile_program(
         alive_until[space] = freed[space] - 1
     estimate = estimate_size(blocks, allocation, layout.d_model, len(vocab), max_len, DTYPES[dtype])
     check_size(estimate, max_params)
+    check_fits_memory(estimate)
     phase("assembly")
     weights = assemble(blocks, allocation, layout, vocab, max_len)
     check_precision(weights, layout, dtype)

@@ -155,6 +155,21 @@ class Transformer(nn.Module):
         return x @ self.W_U + self.b_U if self.cfg.biases else x @ self.W_U
 
 
+def state_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every tensor of a model of `cfg`, allocating nothing."""
+    with torch.device("meta"):
+        return {name: tuple(t.shape) for name, t in Transformer(cfg).state_dict().items()}
+
+
+def module_from_state(cfg: ModelConfig, state: dict[str, torch.Tensor], dtype: torch.dtype) -> Transformer:
+    """A model of `cfg` holding `state` (shapes already checked): built on the meta device and
+    given the tensors themselves, so the weights are never allocated twice."""
+    with torch.device("meta"):
+        module = Transformer(cfg)
+    module.load_state_dict(state, assign=True)
+    return module.to(dtype)
+
+
 def uniform_state(module: Transformer) -> dict[str, torch.Tensor]:
     """The module's parameters with every layer zero-padded to n_heads heads and d_mlp
     units: the shapes of tools that size all layers alike (TransformerLens)."""

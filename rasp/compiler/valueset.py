@@ -101,16 +101,21 @@ def too_large(expr: RASPExpr, what: str) -> RaspCompileError:
     )
 
 
-def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, causal: bool = False) -> ValueSets:
+def infer_value_sets(order: list[RASPExpr], vocab: list[Any], max_len: int, causal: bool = False,
+                     before: Callable[[RASPExpr, dict, dict], None] | None = None) -> ValueSets:
     """Value sets for every node of `order` (a topological order of the program).
 
     With `causal`, attention only sees keys at or before the query (and `length`
-    is the prefix length), as in a causally masked model.
+    is the prefix length), as in a causally masked model. `before(expr, sets,
+    selections)` is called before each node is inferred (estimate.WorkEstimate:
+    the estimate of its cost, from the sets so far, can refuse it before it runs).
     """
     sets: dict[int, tuple[frozenset, ...]] = {}
     selections: dict[int, np.ndarray] = {}
     n = max_len
     for expr in order:
+        if before is not None:
+            before(expr, sets, selections)
         if isinstance(expr, Tokens):
             converted = _convert_tokens(token_array([vocab]), expr)[0].tolist()
             sets[expr.id] = (frozenset(map(native, converted)),) * n

@@ -14,7 +14,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import RaspInputError, RaspTypeError, RaspValueError
+from .aggregate import aggregate
 from .graph import build_graph, topological_exprs
+from .kinds import NUMBER_KINDS, RowsDiffer, mixed_numbers, native
+from .kinds import kind_of as _kind_of
 from .sops import (
     Aggregate,
     Comparison,
@@ -107,7 +110,12 @@ def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
         chunk = max(1, _CHUNK_CELLS // (n * n))
         for start in range(0, len(members), chunk):
             idx = members[start : start + chunk]
-            values = evaluate_arrays(order, [token_lists[i] for i in idx])
+            try:
+                values = evaluate_arrays(order, [token_lists[i] for i in idx])
+            except RowsDiffer:  # one s-op of strings for some inputs, numbers for others
+                for i in idx:
+                    results[i] = evaluate_arrays(order, [token_lists[i]])[expr.id][0].tolist()
+                continue
             out = values[expr.id].tolist()
             for i, row in zip(idx, out):
                 results[i] = row
@@ -143,23 +151,6 @@ def token_array(token_lists: Sequence[Sequence[Any]]) -> np.ndarray:
     else:
         raise RaspInputError("input mixes strings and numbers; use one token type per input")
     return np.array(token_lists, dtype=dtype)
-
-
-def mixed_numbers(rows: Sequence[Sequence[Any]]) -> np.ndarray:
-    """An object array of Python ints and floats: an s-op whose positions differ in number type.
-
-    The reference interpreter keeps each value's own type (a lone selected int stays an
-    int next to a mean, which is a float), so a single dtype cannot hold such an s-op.
-    """
-    out = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
-    for i, row in enumerate(rows):
-        out[i, :] = row
-    return out
-
-
-def native(v: Any) -> Any:
-    """A numpy scalar as the Python value it holds; anything else as it is."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def evaluate_arrays(order: Sequence[RASPExpr], token_lists: Sequence[Sequence[Any]]) -> dict[int, np.ndarray]:
@@ -198,34 +189,22 @@ def _evaluate_node(expr: RASPExpr, values: dict[int, np.ndarray], raw: np.ndarra
     if isinstance(expr, SelectorWidth):
         return values[expr.selector.id].sum(axis=-1, dtype=np.int64)
     if isinstance(expr, Aggregate):
-        return _aggregate(expr, values[expr.selector.id], values[expr.sop.id])
+        return aggregate(expr, values[expr.selector.id], values[expr.sop.id])
     raise TypeError(f"unknown RASP node {type(expr).__name__}")
-
-
-def _kind_of(v: Any) -> str:
-    if isinstance(v, (bool, np.bool_)):
-        return "bool"
-    if isinstance(v, (int, np.integer)):
-        return "int"
-    if isinstance(v, (float, np.floating)):
-        return "float"
-    if isinstance(v, (str, np.str_)):
-        return "str"
-    return type(v).__name__
 
 
 def _dtype_for(results: Sequence[Any], expr: RASPExpr) -> Any:
     kinds = {_kind_of(v) for v in results}
+    if "int" in kinds and any(abs(int(v)) >= 2**62 for v in results if _kind_of(v) == "int"):
+        raise RaspValueError(f"'{expr.name}' produces a number too large to represent", pos=expr.pos)
     if kinds <= {"bool"}:
         return bool
-    if kinds <= {"int", "bool"}:
-        if any(abs(int(v)) >= 2**62 for v in results):
-            raise RaspValueError(f"'{expr.name}' produces a number too large to represent", pos=expr.pos)
+    if kinds == {"int"}:
         return np.int64
     if kinds <= {"float"}:
         return np.float64
-    if kinds <= {"int", "float", "bool"}:
-        return object  # each value keeps its own number type (see mixed_numbers)
+    if kinds <= NUMBER_KINDS:
+        return object  # each value keeps its own number type, a boolean too (see mixed_numbers)
     if kinds == {"str"}:
         return str
     shown = ", ".join(sorted(kinds))
@@ -249,21 +228,18 @@ def _convert_tokens(raw: np.ndarray, expr: Tokens) -> np.ndarray:
                 return np.array([[str(native(v)) for v in row] for row in raw.tolist()], dtype=str).reshape(raw.shape)
             return raw.astype(str)
         if kind == "int":
-            if raw.dtype.kind in "fO":
-                numbers = raw.astype(np.float64)
-                whole = numbers == np.round(numbers)
-                if not whole.all():
-                    raise ValueError(native(raw[~whole][0]))
+            # Python's int() of each token, as the reference: 2.9 -> 2, "7" -> 7, "2.5" an error
+            if raw.dtype.kind == "f":
+                return np.trunc(raw).astype(np.int64)
+            if raw.dtype.kind == "O":
+                return np.array([[int(v) for v in row] for row in raw.tolist()], dtype=np.int64).reshape(raw.shape)
             return raw.astype(np.int64)
         if kind == "float":
             return raw.astype(np.float64)
         if kind == "bool":
+            # Python's bool() of each token, as the reference: every non-empty string is True
             if raw.dtype.kind == "U":
-                lowered = np.char.lower(raw)
-                ok = np.isin(lowered, ["true", "false", "t", "f", "1", "0"])
-                if not ok.all():
-                    raise ValueError(f"not a boolean: {raw[~ok][0]!r}")
-                return np.isin(lowered, ["true", "t", "1"])
+                return np.char.str_len(raw) > 0
             return raw.astype(bool)
     except ValueError as e:
         bad = str(e).split(":")[-1].strip()
@@ -306,8 +282,9 @@ def _factorize(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if flat.dtype != object:
         u, inv = np.unique(flat, return_inverse=True)
         return u, inv.ravel().astype(np.int64)
-    codes: dict[tuple[bool, Any], int] = {}
-    inv = np.array([codes.setdefault((isinstance(v, float), v), len(codes)) for v in flat.tolist()], dtype=np.int64)
+    # keyed by type too: 1, 1.0 and True are equal in Python but different values here
+    codes: dict[tuple[type, Any], int] = {}
+    inv = np.array([codes.setdefault((type(v), v), len(codes)) for v in flat.tolist()], dtype=np.int64)
     u = np.empty(len(codes), dtype=object)
     u[:] = [v for _, v in codes]
     return u, inv
@@ -354,81 +331,3 @@ def _select(expr: Select, keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
             pos=expr.pos,
         )
     return np.asarray(pred.numpy_fn(k, q), dtype=bool)
-
-
-def _aggregate(expr: Aggregate, sel: np.ndarray, vals: np.ndarray) -> np.ndarray:
-    width = sel.sum(axis=-1)
-    empty = width == 0
-    default = expr.default
-    if vals.dtype.kind in "iufO":
-        return _aggregate_numbers(expr, sel, vals, width)
-    # Categorical values: a lone selected value, or several copies of one value.
-    first = np.take_along_axis(vals, sel.argmax(axis=-1), axis=1)
-    agree = (vals[:, None, :] == first[:, :, None]) | ~sel
-    conflict = ~agree.all(axis=-1)
-    if conflict.any():
-        b, q = map(int, np.argwhere(conflict)[0])
-        seen = sorted(set(vals[b][sel[b, q]].tolist()), key=str)[:3]
-        raise RaspValueError(
-            f"aggregate '{expr.name}' would average several different non-numeric values "
-            f"({', '.join(map(repr, seen))}) at position {q}; only numbers can be averaged",
-            pos=expr.pos,
-            hint="make the selector pick one position, or aggregate a numeric s-op",
-        )
-    if not empty.any():
-        return first
-    if default is None:
-        if vals.dtype == bool:
-            return np.where(empty, 0, first.astype(np.int64))
-        q = int(np.argwhere(empty)[0][1])
-        raise RaspValueError(
-            f"aggregate '{expr.name}' selects no position at query position {q} and has no default "
-            "for its non-numeric values",
-            pos=expr.pos,
-            hint="give a default: aggregate(selector, sop, default)",
-        )
-    if (_kind_of(default) == "str") != (vals.dtype.kind == "U"):
-        raise _default_mismatch(expr, default)
-    return np.where(empty, np.array(default, dtype=vals.dtype if vals.dtype.kind != "U" else str), first)
-
-
-def _aggregate_numbers(expr: Aggregate, sel: np.ndarray, vals: np.ndarray, width: np.ndarray) -> np.ndarray:
-    """Numeric aggregate with the reference's types, position by position.
-
-    A lone selected value keeps its own type, a mean of several is a float, and an
-    empty selection gives the default as written (0 when none is given). So each
-    position's type depends only on its own input, and batches agree with single runs.
-    """
-    fill = 0 if expr.default is None else expr.default
-    if _kind_of(fill) == "str":
-        raise _default_mismatch(expr, fill)
-    numbers = vals.astype(np.float64)
-    mean = np.einsum("bqk,bk->bq", sel.astype(np.float64), numbers) / np.maximum(width, 1)
-    if not np.isfinite(mean).all():
-        raise RaspValueError(f"aggregate '{expr.name}' averages to a number too large to represent", pos=expr.pos)
-    lone = np.take_along_axis(vals, sel.argmax(axis=-1), axis=1)
-    empty, several = width == 0, width > 1
-    if vals.dtype.kind in "iu":
-        lone_int = np.ones(lone.shape, dtype=bool)
-    elif vals.dtype.kind == "f":
-        lone_int = np.zeros(lone.shape, dtype=bool)
-    else:
-        lone_int = np.vectorize(lambda v: not isinstance(v, float), otypes=[bool])(lone)
-    fill_int = _kind_of(fill) in ("int", "bool")
-    is_int = np.where(empty, fill_int, ~several & lone_int)
-    if is_int.all():
-        return np.where(empty, int(fill), lone).astype(np.int64)
-    floats = np.where(several, mean, np.where(empty, float(fill), lone.astype(np.float64)))
-    if not is_int.any():
-        return floats
-    out = floats.astype(object)
-    whole = np.where(empty, int(fill), lone)[is_int]
-    out[is_int] = [int(v) for v in whole.tolist()]
-    return out
-
-
-def _default_mismatch(expr: Aggregate, default: Any) -> RaspTypeError:
-    return RaspTypeError(
-        f"aggregate '{expr.name}' has default {default!r}, which is not of the type of its values",
-        pos=expr.pos,
-    )

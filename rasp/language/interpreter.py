@@ -28,6 +28,7 @@ from ..files import read_text
 from ..ir.evaluate import evaluate
 from ..ir.sops import Aggregate, Indices, Length, RASPExpr, Selector, SelectorWidth, SOp, Tokens
 from . import ast
+from .lexicon import Lexicon
 from .operators import (
     binary,
     contains,
@@ -90,6 +91,7 @@ class Interpreter:
         self._loading: list[Path] = []
         self._loaded_stdlib = False
         self.warnings: list[RaspWarning] = []  # from every source run, for the caller to show
+        self.lexicon: Lexicon | None = None  # the words the program declares it knows (declare_lexicon)
         if load_stdlib:
             self.load_stdlib()
 
@@ -338,7 +340,8 @@ class Interpreter:
         index = self.eval(node.index, env)
         pos = node.pos
         if isinstance(target, SOp):
-            if isinstance(index, bool) or not isinstance(index, int):
+            # a boolean is an integer here, as in the reference (Python's): True loads position 1
+            if not isinstance(index, int):
                 raise RaspTypeError(f"an s-op is indexed by an integer, got a {type_name(index)}", pos=pos)
             where: Any = index
             if index < 0:
@@ -346,10 +349,10 @@ class Interpreter:
             loaded = Aggregate(selector=select(Indices(), where, "==", pos), sop=target).at(pos)
             loaded.label = f"{target.name}[{index}]"
             return loaded
-        if isinstance(target, (list, dict)) and isinstance(index, SOp):
+        if isinstance(target, (list, dict, str)) and isinstance(index, SOp):
             return table_lookup(target, index, pos)
         if isinstance(target, (list, str)):
-            if isinstance(index, bool) or not isinstance(index, int):
+            if not isinstance(index, int):
                 raise RaspTypeError(f"a {type_name(target)} is indexed by an integer, got a {type_name(index)}", pos=pos)
             if not -len(target) <= index < len(target):
                 raise RaspValueError(f"index {index} out of range for a {type_name(target)} of length {len(target)}", pos=pos)
@@ -398,6 +401,8 @@ class Interpreter:
             )
         env = func.env.child()
         for p, a in zip(func.params, args):
+            if p in RESERVED:  # as in the reference, a parameter cannot rebind indices, length, ...
+                raise RaspNameError(f"'{func.name}' has a parameter named '{p}', a reserved name", pos=func.pos)
             env.variables[p] = a
         self._depth += 1
         try:
@@ -504,6 +509,10 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
 
         return f"wrote {draw_to_new_file(expr, example)}"
 
+    def declare_lexicon(*values: Any, pos: SourcePos | None) -> Any:
+        interp.lexicon = interp.lexicon or Lexicon()
+        return interp.lexicon.declare(values, pos)
+
     def builtin(name: str, fn: Callable[..., Any], lo: int, hi: int, sig: str, doc: str) -> Builtin:
         return Builtin(name, fn, lo, hi, sig, doc)
 
@@ -532,6 +541,8 @@ def _builtin_values(interp: Interpreter) -> dict[str, Any]:
         builtin("map", map_, 2, 8, "map(function, sop, ...)", "apply a function to each position"),
         builtin("draw", draw, 2, 2, "draw(sop, input)",
                 "draw the computation graph on an input to NAME.svg (Graphviz)"),
+        builtin("declare_lexicon", declare_lexicon, 1, 16, "declare_lexicon(words, ...)",
+                "the words the program knows (lists, dicts' keys): inputs with others get a warning"),
     ]
     values.update({b.name: b for b in builtins})
     return values

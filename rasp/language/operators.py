@@ -279,16 +279,16 @@ def full_selector(pos: SourcePos | None = None) -> Select:
     return Select(keys=idx, queries=idx, predicate=Comparison.TRUE).at(pos)
 
 
-def table_lookup(table: list | dict, key: Any, pos: SourcePos | None) -> Any:
-    """`list[sop]` / `dict[sop]`: an element-wise lookup."""
+def table_lookup(table: list | dict | str, key: Any, pos: SourcePos | None) -> Any:
+    """`list[sop]`, `dict[sop]`, `"string"[sop]`: an element-wise lookup."""
 
     def lookup(k: Any) -> Any:
         if isinstance(table, dict):
             if k not in table:
                 raise KeyError(f"{k!r} is not a key of the dict")
             return table[k]
-        if not isinstance(k, int) or isinstance(k, bool) or not -len(table) <= k < len(table):
-            raise IndexError(f"index {k!r} out of range for a list of length {len(table)}")
+        if not isinstance(k, int) or not -len(table) <= k < len(table):
+            raise IndexError(f"index {k!r} out of range for a {type_name(table)} of length {len(table)}")
         return table[k]
 
     for v in (table.values() if isinstance(table, dict) else table):

@@ -65,6 +65,24 @@ class Program:
     def batch(self, inputs: Iterable[Input], output: str | None = None) -> list[list[Any]]:
         return evaluate_batch(self.sop(output), inputs)
 
+    @property
+    def lexicon(self):
+        """The words the program declared with `declare_lexicon` (a Lexicon), or None."""
+        return self.interpreter.lexicon
+
+    def unknown_words(self, raw: Input) -> list[Any]:
+        """The input's tokens outside the declared lexicon (none when nothing is declared)."""
+        from ..ir.evaluate import tokenize
+
+        return self.lexicon.unknown(tokenize(raw)) if self.lexicon else []
+
+    def input_warnings(self, raw: Input) -> list:
+        """A RaspWarning naming the input's words outside the declared lexicon, if any."""
+        from collections import Counter
+
+        warning = self.lexicon.warning(Counter(self.unknown_words(raw))) if self.lexicon else None
+        return [warning] if warning else []
+
     def layers(self, output: str | None = None):
         from ..ir.analysis import analyse
 

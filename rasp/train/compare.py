@@ -87,6 +87,13 @@ def match_heads(compiled: Any, other: Any, inputs: list[list[Any]]) -> list[Head
     return matches
 
 
+def same_heads(compiled: Any, other: Any, inputs: list[list[Any]]) -> list[HeadMatch]:
+    """Each compiled head against the head at the same place in `other` (a model fine-tuned
+    from the compiled weights, whose heads started out identical)."""
+    ours, theirs = patterns(compiled, inputs), patterns(other, inputs)
+    return [HeadMatch(name, at, at, similarity(ours[at], theirs[at])) for at, name in compiled_heads(compiled)]
+
+
 def summarize(matches: list[HeadMatch]) -> dict[str, Any]:
     sims = [m.similarity for m in matches]
     return {

@@ -4,9 +4,12 @@
 (bad options, programs the compiler rejects under `--init compiled`, vocabularies too
 big: errors, not a crash minutes in); `fit` trains with AdamW on the cross-entropy of
 the labelled positions (the rate decaying on a cosine to a tenth), shows a progress bar,
-and stops early once a validation set (drawn from the training side of the split)
-reaches the target accuracy; the result is the weights that did best on validation. The same
-seed gives the same data, the same initial weights and the same batches.
+and runs every step asked for, stopping early only when asked (`early_stop`: once a
+validation set drawn from the training side of the split reaches the target accuracy).
+The result keeps the last weights, or the ones that did best on validation (`keep="best"`),
+and says which, how far each weight matrix moved from where it started, and how similar
+the heads' attention is to the compiled model's. The same seed gives the same data, the
+same initial weights and the same batches.
 
 Random starts train in float32, starts from compiled weights in float64: the compiled
 weights are exact only at that precision (attention scores 100 apart), so a float32
@@ -25,6 +28,7 @@ import numpy as np
 from ..errors import RaspCompileError, RaspError, RaspInputError
 from ..ir.sops import SOp
 from . import data as D
+from .budget import StepClock, check_training_memory
 from .model import SHARPNESS, TrainedModel, new_module
 
 
@@ -41,13 +45,16 @@ class TrainOptions:
     init: str = "random"  # or "compiled"
     no_pos: bool = False
     bos: bool = True
-    target: float = 1.0  # stop once validation accuracy reaches this
+    early_stop: bool = False  # stop once validation accuracy reaches `target`
+    target: float = 1.0
+    keep: str = "last"  # the weights kept: "last", or "best" on validation
     eval_every: int = 50
     data: str = "auto"
     min_len: int = 1  # shortest sampled input (max_len: fixed-length inputs)
     train_size: int = 20_000
     held_out: int = 1_000
     device: str = "cpu"
+    time_limit: float | None = None  # seconds; None: none (then a run expected over budget.LONG_RUN_S is refused)
 
 
 @dataclass
@@ -60,6 +67,7 @@ class Setup:
     held_out: D.Batches
     options: TrainOptions
     distribution: str
+    compiled: Any = None  # the compiled model of the task (None: the compiler rejects the program)
 
 
 @dataclass
@@ -72,9 +80,18 @@ class TrainResult:
     steps: int
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)  # step, loss (and accuracy)
+    kept: str = "last"  # which weights the model holds: "last" or "best"
+    kept_step: int = 0  # the step those weights come from
+    kept_validation: float = 0.0  # their validation accuracy
+    # How far each weight matrix moved: |W - W0| / |W0| (Frobenius norms); None where W0 = 0.
+    weight_change: dict[str, float | None] = field(default_factory=dict)
+    # Each compiled head's attention against the trained model's (see rasp.train.compare).
+    heads: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         cfg = self.model.module.cfg
+        moved = [v for v in self.weight_change.values() if v is not None]
+        sims = [h["similarity"] for h in self.heads]
         return {
             "accuracy": self.accuracy,
             "token_accuracy": self.token_accuracy,
@@ -83,6 +100,13 @@ class TrainResult:
             "steps": self.steps,
             "seconds": round(self.seconds, 3),
             "params": sum(p.numel() for p in self.model.module.parameters()),
+            "kept": self.kept,
+            "kept_step": self.kept_step,
+            "kept_validation_accuracy": self.kept_validation,
+            "weight_change": self.weight_change,
+            "max_weight_change": max(moved, default=0.0),
+            "head_similarity": self.heads,
+            "mean_head_similarity": sum(sims) / len(sims) if sims else None,
         }
 
 
@@ -104,6 +128,10 @@ def check_options(o: TrainOptions) -> None:
         raise RaspInputError(f"--lr must be a positive number, not {o.lr}")
     if not 0 < o.target <= 1:
         raise RaspInputError(f"--target must be in (0, 1], not {o.target}")
+    if o.keep not in ("last", "best"):
+        raise RaspInputError(f"--keep must be last or best, not {o.keep!r}")
+    if o.time_limit is not None and not (o.time_limit > 0 and np.isfinite(o.time_limit)):
+        raise RaspInputError(f"--time-limit must be a positive number of minutes, not {o.time_limit / 60:g}")
     if o.train_size < 1 or o.held_out < 1:
         raise RaspInputError("the training and held-out sets need at least one input each")
 
@@ -161,7 +189,7 @@ def prepare(sop: SOp, vocab: list[Any], max_len: int, causal: bool, options: Tra
     if not len(train) or not len(held):
         raise RaspInputError("too few inputs to train on and to hold out: give a bigger corpus, "
                              "--vocab or --max-len")
-    return Setup(model, train, validation, held, o, distribution)
+    return Setup(model, train, validation, held, o, distribution, compiled)
 
 
 def _output_values(sop: SOp, vocab: list[Any], max_len: int, causal: bool) -> tuple:
@@ -180,6 +208,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
 
     info = {"init": o.init, "seed": o.seed, "data": o.data}
     if o.init == "compiled":
+        check_training_memory(compiled.module.cfg, o.batch, 8)
         module = copy.deepcopy(compiled.module).cpu()
         numeric = not compiled.output.categorical
     else:
@@ -196,6 +225,7 @@ def _build_model(compiled: Any, sop: SOp, vocab: list[Any], max_len: int, causal
             d_mlp=o.d_mlp or 4 * o.d_model, d_vocab=len(vocab) + 1, n_ctx=max_len + 1,
             d_out=len(outputs), causal=causal, normalization="LN", attn_scale=True, biases=True,
         )
+        check_training_memory(cfg, o.batch, 4)
         module = new_module(cfg, o.seed)
         numeric = False
     if o.no_pos:
@@ -277,13 +307,17 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
     history: list[dict[str, float]] = []
     val_acc, _ = evaluate(model, setup.validation)
     history.append({"step": 0, "loss": float("nan"), "accuracy": val_acc})
-    # The weights that scored best on validation so far: the result, if later steps do worse.
-    best_acc, best_state = val_acc, _snapshot(module)
+    start_state = _snapshot(module)
+    # The weights that scored best on validation so far (kept with keep="best").
+    best = (val_acc, 0, start_state if o.keep == "best" else None)
     step = 0
     bar = _Bar(o.steps, progress)
+    clock = StepClock(o.steps, o.time_limit, say=bar.say if progress else None)
     with bar:
-        # Train at least until the first check, so a compiled start is fine-tuned too.
-        while step < o.steps and (step < o.eval_every or val_acc < o.target):
+        # Early stopping (only when asked) waits for the first check, so a compiled start
+        # is fine-tuned too.
+        while (step < o.steps and not (o.early_stop and step >= o.eval_every and val_acc >= o.target)
+               and not clock.out_of_time()):
             step += 1
             # A batch of mixed lengths, run one length at a time: batches of a single length
             # pull the weights towards that length's solution in turn.
@@ -305,17 +339,48 @@ def _fit(setup: Setup, progress: bool) -> TrainResult:
             if step % o.eval_every == 0 or step == o.steps:
                 val_acc, _ = evaluate(model, setup.validation)
                 entry["accuracy"] = val_acc
-                if val_acc > best_acc:
-                    best_acc, best_state = val_acc, _snapshot(module)
+                if o.keep == "best" and val_acc > best[0]:
+                    best = (val_acc, step, _snapshot(module))
             history.append(entry)
             bar.update(step, entry["loss"], val_acc)
-    if best_acc > val_acc:
-        module.load_state_dict(best_state)
+            clock.tick(step)
+    kept_step, kept_val = step, val_acc
+    if o.keep == "best" and best[0] > val_acc:
+        kept_val, kept_step = best[0], best[1]
+        module.load_state_dict(best[2])
     acc, tok = evaluate(model, setup.held_out)
     seconds = time.perf_counter() - start
     model.info.update(steps=step, accuracy=acc, token_accuracy=tok, initial_accuracy=init_acc,
-                      distribution=setup.distribution)
-    return TrainResult(model, acc, tok, init_acc, init_tok, step, seconds, history)
+                      distribution=setup.distribution, kept=o.keep, kept_step=kept_step,
+                      time_limited=clock.out_of_time() and step < o.steps)
+    return TrainResult(model, acc, tok, init_acc, init_tok, step, seconds, history, kept=o.keep,
+                       kept_step=kept_step, kept_validation=kept_val,
+                       weight_change=weight_change(start_state, module),
+                       heads=_head_similarity(setup))
+
+
+def weight_change(before: dict[str, Any], module: Any) -> dict[str, float | None]:
+    """|W - W0| / |W0| per weight matrix (Frobenius norms); None for one that started at 0."""
+    out: dict[str, float | None] = {}
+    for name, after in module.state_dict().items():
+        start = before[name].double()
+        base = float(start.norm())
+        moved = float((after.detach().double().cpu() - start.cpu()).norm())
+        out[name] = moved / base if base > 0 else (None if moved else 0.0)
+    return out
+
+
+def _head_similarity(setup: Setup) -> list[dict[str, Any]]:
+    """Each compiled head against the trained model: with compiled starting weights, the same
+    head (has fine-tuning kept what it did?); otherwise the most similar trained head."""
+    from .compare import match_heads, same_heads
+
+    model = setup.model
+    if setup.compiled is None or not model.bos:
+        return []
+    inputs = setup.held_out.inputs[:200]
+    match = same_heads if setup.options.init == "compiled" else match_heads
+    return [m.to_dict() for m in match(setup.compiled, model, inputs)]
 
 
 def _snapshot(module: Any) -> dict[str, Any]:
@@ -346,6 +411,15 @@ class _Bar:
             self.progress.__enter__()
             self.task = self.progress.add_task("train", total=self.total, loss=float("nan"), acc=0.0)
         return self
+
+    def say(self, text: str) -> None:
+        """A line above the bar (on stderr when there is no bar)."""
+        if self.show:
+            self.progress.console.print(text, highlight=False)
+        else:
+            import sys
+
+            print(text, file=sys.stderr)
 
     def update(self, step: int, loss: float, acc: float) -> None:
         if self.show:

@@ -169,11 +169,10 @@ def new_module(cfg: Any, seed: int) -> Any:
 
 def trained_from_checkpoint(path: str | Path, tensors: dict[str, Any], meta: dict[str, Any]) -> TrainedModel:
     """The `TrainedModel` of a checked checkpoint (see `rasp.models.load_any`)."""
-    from ..compiler.model import ModelConfig, Transformer
+    from ..compiler.model import ModelConfig, module_from_state
 
     try:
-        module = Transformer(ModelConfig(**meta["model"])).to(next(iter(tensors.values())).dtype)
-        module.load_state_dict(tensors)
+        module = module_from_state(ModelConfig(**meta["model"]), tensors, next(iter(tensors.values())).dtype)
         return TrainedModel(
             module, meta["vocab"], meta["max_len"], tuple(meta["outputs"]), meta["causal"],
             meta.get("no_pos", False), meta.get("numeric_output", False), meta.get("output_scale", 1.0),

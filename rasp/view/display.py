@@ -23,7 +23,7 @@ def value_type(values: list[Any]) -> str:
         return "strings"
     if kinds == {"bool"}:
         return "bools"
-    if kinds <= {"int"}:
+    if kinds <= {"int", "bool"}:  # a boolean among integers: the reference's type check counts it an int
         return "ints"
     return "floats"
 

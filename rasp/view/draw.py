@@ -230,11 +230,10 @@ def draw_expr(expr: RASPExpr, raw: Input, out_path: str | Path, force: bool = Fa
     """Render to .svg/.png/.pdf with Graphviz, or write the DOT text for a .dot path.
 
     `compile_for` is `vocab=..., max_len=...` to show the compiled model's head counts."""
-    out = Path(out_path)
+    out = check_output(out_path, force=force, sources=sources)
     fmt = out.suffix.lstrip(".").lower() or "svg"
     if fmt not in FORMATS + ("dot", "gv"):
         raise RaspError(f"cannot draw to '{out.suffix}': use .svg, .png, .pdf or .dot")
-    check_output(out, force=force, sources=sources)
     data: bytes | str = to_dot(expr, raw, **compile_for) if fmt in ("dot", "gv") else render(expr, raw, fmt, **compile_for)
     return write_atomic(out, data)
 
