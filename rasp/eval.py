@@ -20,10 +20,14 @@ the input field is raw text, split by that tokenizer instead of at single spaces
 The scorer is the interpreter, or (with `compiled`) the transformer compiled from the
 program for exactly the corpus's words: its vocabulary is every token of the corpus
 inputs, its max_len the longest input.
+
+A corpus of minimal pairs (BLiMP's JSON lines: `sentence_good`, `sentence_bad`, `UID`) is read
+here too (`read_pairs`); `rasp/pairs.py` scores it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -183,6 +187,47 @@ def _number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
+@dataclass(frozen=True)
+class Pair:
+    """A minimal pair: the same sentence, grammatical and not, as tokens."""
+    line: int  # 1-based line number in the file
+    good: tuple[str, ...]
+    bad: tuple[str, ...]
+    uid: str  # the paradigm, e.g. "determiner_noun_agreement_1"
+
+
+PAIR_FIELDS = ("sentence_good", "sentence_bad")
+
+
+def read_pairs(path: str, split: Callable[[str], list[str]]) -> list[Pair]:
+    """The minimal pairs of a JSON-lines file (BLiMP's format), each sentence split into tokens
+    by `split` (a tokenizer); a malformed line is a RaspInputError naming it."""
+    return parse_pairs(read_text(path, what="pairs file"), str(path), split)
+
+
+def parse_pairs(text: str, name: str, split: Callable[[str], list[str]]) -> list[Pair]:
+    pairs: list[Pair] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        pos = SourcePos(name, number, 1, line[:200])
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise RaspInputError(f"malformed pairs line: not JSON ({e.msg})", pos=pos,
+                                 hint='one JSON object a line: {"sentence_good": ..., "sentence_bad": ...}') from None
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in PAIR_FIELDS):
+            raise RaspInputError("malformed pairs line: needs the strings sentence_good and sentence_bad", pos=pos)
+        good, bad = (tuple(split(row[k])) for k in PAIR_FIELDS)
+        if not good or not bad:
+            raise RaspInputError("malformed pairs line: a sentence has no tokens", pos=pos)
+        pairs.append(Pair(number, good, bad, str(row.get("UID", ""))))
+    if not pairs:
+        raise RaspInputError(f"pairs file {name} has no pairs",
+                             hint='one JSON object a line: {"sentence_good": ..., "sentence_bad": ..., "UID": ...}')
+    return pairs
+
+
 # -- scoring -----------------------------------------------------------------------------------
 
 
@@ -190,19 +235,30 @@ def corpus_vocab(examples: Sequence[Example]) -> list[str]:
     """Every input token, in order of first appearance. The filler `_` and any constant the
     program compares against are not inputs: outputs are decoded from the model's output
     space, so the vocabulary needs only what can be fed in."""
-    return list(dict.fromkeys(w for ex in examples for w in ex.words))
+    return inputs_vocab([ex.words for ex in examples])
+
+
+def inputs_vocab(inputs: Sequence[Sequence[str]]) -> list[str]:
+    return list(dict.fromkeys(w for words in inputs for w in words))
 
 
 def compile_for(program: Any, examples: Sequence[Example], sop: str | None = None,
                 tokenizer: str | None = None) -> tuple[Any, dict[str, Any]]:
     """The program compiled for this corpus (recording the tokenizer that split it), and its
     compile time and size."""
+    return compile_for_inputs(program, [ex.words for ex in examples], sop, tokenizer)
+
+
+def compile_for_inputs(program: Any, inputs: Sequence[Sequence[str]], sop: str | None = None,
+                       tokenizer: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The program compiled for exactly these inputs' words and lengths (recording the
+    tokenizer that split them), and its compile time and size."""
     import torch  # noqa: F401 - imported before the clock starts: its import is not compile time
 
     from .compiler import compile_program
 
     start = time.perf_counter()
-    model = compile_program(program, corpus_vocab(examples), max(len(ex.words) for ex in examples), output=sop,
+    model = compile_program(program, inputs_vocab(inputs), max(len(words) for words in inputs), output=sop,
                             tokenizer=tokenizer)
     seconds = time.perf_counter() - start
     summary = model.summary()

@@ -71,4 +71,4 @@ def _load_builtin_modules() -> None:
         importlib.import_module(module, __package__)
 
 
-_BUILTIN_MODULES: list[str] = [".vader"]  # more (e.g. ".blimp") as those tokenizers land
+_BUILTIN_MODULES: list[str] = [".vader", ".blimp"]  # the language programs' tokenizers
