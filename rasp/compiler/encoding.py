@@ -58,13 +58,7 @@ def encode_ids(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], devi
     """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
     import torch
 
-    index = VocabIndex(vocab)
-    rows = []
-    for raw in inputs:
-        tokens = tokenize(raw)
-        if len(tokens) > max_len:
-            raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
-        rows.append([0] + [index.id(t) for t in tokens])
+    rows = _id_rows(vocab, max_len, inputs)
     if len({len(r) for r in rows}) > 1:
         raise RaspInputError("encode() needs inputs of one length; run_batch() groups them")
     return torch.tensor(rows, dtype=torch.long, device=device)
@@ -75,6 +69,16 @@ def encode_padded(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], d
     after their end, and the key mask (False at padding) that makes padding invisible."""
     import torch
 
+    rows = _id_rows(vocab, max_len, inputs)
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
+    lengths = torch.tensor([len(r) for r in rows], device=device)
+    mask = torch.arange(width, device=device)[None, :] < lengths[:, None]
+    return ids, mask
+
+
+def _id_rows(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input]) -> list[list[int]]:
+    """Each input's token ids, BOS (0) first."""
     index = VocabIndex(vocab)
     rows = []
     for raw in inputs:
@@ -82,11 +86,7 @@ def encode_padded(vocab: Sequence[Any], max_len: int, inputs: Sequence[Input], d
         if len(tokens) > max_len:
             raise RaspInputError(f"input has {len(tokens)} tokens; this model was built for at most {max_len}")
         rows.append([0] + [index.id(t) for t in tokens])
-    width = max(len(r) for r in rows)
-    ids = torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=device)
-    lengths = torch.tensor([len(r) for r in rows], device=device)
-    mask = torch.arange(width, device=device)[None, :] < lengths[:, None]
-    return ids, mask
+    return rows
 
 
 # Inputs of several lengths share a padded batch while padding is at most this share of it,

@@ -8,7 +8,7 @@ boolean array. Element-wise maps run once per *distinct* input combination
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -115,23 +115,29 @@ def evaluate_batch(expr: RASPExpr, raws: Iterable[Input]) -> list[list[Any]]:
     token_lists = [tokenize(r) for r in raws]
     results: list[Any] = [None] * len(token_lists)
     order = plan(expr)
+    for idx in length_chunks(token_lists):
+        try:
+            values = evaluate_arrays(order, [token_lists[i] for i in idx])
+        except RowsDiffer:  # one s-op of strings for some inputs, numbers for others
+            for i in idx:
+                results[i] = evaluate_arrays(order, [token_lists[i]])[expr.id][0].tolist()
+            continue
+        out = values[expr.id].tolist()
+        for i, row in zip(idx, out):
+            results[i] = row
+    return results
+
+
+def length_chunks(token_lists: Sequence[Sequence[Any]]) -> Iterator[list[int]]:
+    """Indices of inputs of one length, in chunks small enough (about _CHUNK_CELLS selector
+    cells) for one vectorised pass each."""
     by_length: dict[int, list[int]] = {}
     for i, toks in enumerate(token_lists):
         by_length.setdefault(len(toks), []).append(i)
     for n, members in by_length.items():
         chunk = max(1, _CHUNK_CELLS // (n * n))
         for start in range(0, len(members), chunk):
-            idx = members[start : start + chunk]
-            try:
-                values = evaluate_arrays(order, [token_lists[i] for i in idx])
-            except RowsDiffer:  # one s-op of strings for some inputs, numbers for others
-                for i in idx:
-                    results[i] = evaluate_arrays(order, [token_lists[i]])[expr.id][0].tolist()
-                continue
-            out = values[expr.id].tolist()
-            for i, row in zip(idx, out):
-                results[i] = row
-    return results
+            yield members[start : start + chunk]
 
 
 def evaluate_trace(expr: RASPExpr, raw: Input) -> dict[RASPExpr, list[Any]]:

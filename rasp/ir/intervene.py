@@ -22,10 +22,10 @@ import numpy as np
 
 from ..errors import RaspError, RaspInputError
 from .evaluate import (
-    _CHUNK_CELLS,
     Input,
     evaluate_arrays,
     evaluate_batch,
+    length_chunks,
     plan,
     tokenize,
     values_array,
@@ -73,22 +73,16 @@ def intervene_batch(output: SOp, variables: SOp | Sequence[SOp], bases: Sequence
     taken = [source_positions(len(b), len(source_values[variables[0].id][i]),
                               None if positions is None else positions[i]) for i, b in enumerate(base_tokens)]
     results: list[list[Any] | None] = [None] * len(bases)
-    by_length: dict[int, list[int]] = {}
-    for i, toks in enumerate(base_tokens):
-        by_length.setdefault(len(toks), []).append(i)
-    for n, members in by_length.items():
-        chunk = max(1, _CHUNK_CELLS // (n * n))
-        for start in range(0, len(members), chunk):
-            idx = members[start : start + chunk]
-            try:
-                outs = _run(order, output, variables, base_tokens, source_values, taken, idx)
-            except (RaspError, RowsDiffer) as e:  # RowsDiffer: strings for some pairs, numbers for others
-                if isinstance(e, RaspError) and not skip_errors:
-                    raise
-                outs = [_run_one(order, output, variables, base_tokens, source_values, taken, i, skip_errors)
-                        for i in idx]
-            for i, out in zip(idx, outs):
-                results[i] = out
+    for idx in length_chunks(base_tokens):
+        try:
+            outs = _run(order, output, variables, base_tokens, source_values, taken, idx)
+        except (RaspError, RowsDiffer) as e:  # RowsDiffer: strings for some pairs, numbers for others
+            if isinstance(e, RaspError) and not skip_errors:
+                raise
+            outs = [_run_one(order, output, variables, base_tokens, source_values, taken, i, skip_errors)
+                    for i in idx]
+        for i, out in zip(idx, outs):
+            results[i] = out
     return results
 
 
