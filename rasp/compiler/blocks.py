@@ -324,10 +324,12 @@ class Lowering:
         child = parent.args[i]
         stand_in = Space(child.expr.name, (), True, self.vs.per_position[child.expr.id])
         parent.args[i] = Leaf(stand_in)
+        node.forget_leaves()  # the cached leaves above the stand-in are stale, now and after
         try:
             return combinations(node.leaves())
         finally:
             parent.args[i] = child
+            node.forget_leaves()
 
     def _numeric_positions(self, tree: Tree) -> Tree:
         """Read positions as one number rather than max_len one-hot dimensions where the tree
