@@ -180,6 +180,9 @@ def test_cli_proposes_a_lexicon_file_in_the_programs_format(tmp_path, capsys):
     assert learned(["poor", "film", "fine"]) == rasp.from_source(FULL)(["poor", "film", "fine"])
 
 
+@pytest.mark.xfail(strict=True, reason="open (issue 21): since lexicon lookups became token features computed "
+                   "by the embedding (issue 17's compiler), --propose after full fine-tuning reads no change of "
+                   "W_E back as lexicon entries, and this head's query/key scores get no gradient")
 def test_cli_report_after_fine_tuning_names_heads_by_their_sop(tmp_path, capsys):
     prog = tmp_path / "half.rasp"
     prog.write_text(HALF)

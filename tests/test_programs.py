@@ -51,6 +51,13 @@ CASES = {
         (["good", "<!0>", "<?0>"], [1.9 / (1.9 * 1.9 + 15) ** 0.5] * 3),
         (["not", "good", "<!0>", "<?0>"], [1.9 * -0.74 / ((1.9 * -0.74) ** 2 + 15) ** 0.5] * 4),
     ]),
+    # BLiMP-style agreement (tokens of the blimp tokenizer): one label for the whole sentence
+    "agreement": ("agreement_label", [
+        (["these", "mice", "are", "sleeping", "."], ["good"] * 5),
+        (["these", "mouse", "are", "sleeping", "."], ["bad"] * 5),
+        (["mary", "hurt", "himself", "."], ["bad"] * 4),
+        (["mary", "hurt", "herself", "."], ["good"] * 4),
+    ]),
     "translate": ("french", [
         (["the", "cat", "sees", "a", "dog"], ["le", "chat", "voit", "un", "chien"]),
         (["the", "dog", "of", "the", "teacher", "sleeps"], ["le", "chien", "du", "_", "professeur", "dort"]),
