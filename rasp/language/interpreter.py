@@ -57,7 +57,7 @@ from .operators import (
     unary,
 )
 from .parser import parse, parse_loaded
-from .sandbox import find_inside, has_suffix, program_roots
+from .sandbox import find_inside, has_suffix, not_inside, program_roots, shown_name
 from .values import Builtin, Environment, Function
 
 MAX_CALL_DEPTH = 100
@@ -281,16 +281,12 @@ class Interpreter:
         found = find_inside(name, roots, SOURCE_SUFFIXES)
         if found is not None:
             return found
-        shown = name if len(name) <= 200 else name[:200] + "..."
         if Path(name).suffix and not has_suffix(name, SOURCE_SUFFIXES):
-            raise RaspLoadError(f"cannot load {shown!r}: load reads only RASP sources (.rasp files)", pos=pos)
-        where = ", ".join(str(r) for r in roots)
-        raise RaspLoadError(
-            f"cannot load {shown!r}: no such .rasp file inside the folders load may read ({where})",
-            pos=pos,
-            hint="load reads .rasp files next to the loading file (and below), in the working folder (and below) "
-            "and in the stdlib; absolute paths and '..' must stay inside them",
-        )
+            raise RaspLoadError(f"cannot load {shown_name(name)!r}: load reads only RASP sources (.rasp files)",
+                                pos=pos)
+        raise not_inside("load", name, ".rasp", "load", roots, pos,
+                         hint="load reads .rasp files next to the loading file (and below), in the working folder "
+                         "(and below) and in the stdlib; absolute paths and '..' must stay inside them")
 
     def _load_roots(self, pos: SourcePos | None) -> list[Path]:
         """The folders a program whose statement is at `pos` may read files from."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import SourcePos
+from ..errors import RaspLoadError, SourcePos
 
 
 def program_roots(pos: SourcePos | None, stdlib: Path) -> list[Path]:
@@ -42,3 +42,17 @@ def find_inside(name: str, roots: Sequence[Path], suffixes: Sequence[str]) -> Pa
         except (OSError, ValueError, RuntimeError):  # a name too long, a NUL byte, a link loop
             continue
     return None
+
+
+def shown_name(name: str) -> str:
+    """A name as errors quote it: at most 200 characters."""
+    return name if len(name) <= 200 else name[:200] + "..."
+
+
+def not_inside(verb: str, name: str, kind: str, who: str, roots: Sequence[Path], pos: SourcePos | None,
+               hint: str) -> RaspLoadError:
+    """The refusal of `name` when no `kind` file inside `roots` has it ("cannot VERB NAME: no
+    such KIND file inside the folders WHO may read"): it says nothing of what exists outside."""
+    where = ", ".join(str(r) for r in roots)
+    return RaspLoadError(f"cannot {verb} {shown_name(name)!r}: no such {kind} file inside the folders {who} "
+                         f"may read ({where})", pos=pos, hint=hint)

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import RaspLoadError, SourcePos
 from ..files import read_text
-from .sandbox import find_inside
+from .sandbox import find_inside, not_inside, shown_name
 
 SUFFIX = ".tsv"
 _INT = re.compile(r"[+-]?[0-9]+")
@@ -30,20 +30,14 @@ _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 def resolve_table(name: str, roots: list[Path], pos: SourcePos | None) -> Path:
     """The file `read_tsv(name)` means, or a RaspLoadError that says nothing about others."""
-    shown = name if len(name) <= 200 else name[:200] + "..."
     if not name.endswith(SUFFIX):
-        raise RaspLoadError(f"read_tsv reads only {SUFFIX} files, not {shown!r}", pos=pos)
+        raise RaspLoadError(f"read_tsv reads only {SUFFIX} files, not {shown_name(name)!r}", pos=pos)
     found = find_inside(name, roots, (SUFFIX,))  # load's own check: inside the roots, links followed
     if found is not None:
         return found
-    where = ", ".join(str(r) for r in roots)
-    raise RaspLoadError(
-        f"cannot read {shown!r}: no such {SUFFIX} file inside the folders read_tsv may read ({where})",
-        pos=pos,
-        hint="read_tsv reads .tsv files next to the calling file (and below), in the working folder "
-        "(and below) and in the stdlib",
-    )
-
+    raise not_inside("read", name, SUFFIX, "read_tsv", roots, pos,
+                     hint="read_tsv reads .tsv files next to the calling file (and below), in the working folder "
+                     "(and below) and in the stdlib")
 
 def parse_value(text: str) -> Any:
     if _INT.fullmatch(text):
