@@ -165,6 +165,17 @@ def _dash_value(text: str) -> bool:
     return text.startswith("-") and not text.startswith("--") and not (len(text) == 2 and text[1].isalpha())
 
 
+def corpus_columns(text: str) -> tuple[int, int]:
+    """An argparse type: `--columns IN,EXPECTED`, two different 1-based TAB-separated fields."""
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
+        raise argparse.ArgumentTypeError(f"{text!r}: give two field numbers from 1, e.g. 3,2")
+    first, second = (int(p) for p in parts)
+    if first == second:
+        raise argparse.ArgumentTypeError("the input and the expected output must be different fields")
+    return first, second
+
+
 def positive_int(text: str) -> int:
     """An argparse type: a whole number >= 1 (lengths)."""
     value = _whole_number(text)

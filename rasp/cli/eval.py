@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from ..errors import RaspInputError
-from .args import add_sop_arg, add_tokenizer_arg, non_negative_int
+from .args import add_sop_arg, add_tokenizer_arg, corpus_columns, non_negative_int
 
 PAIRS_TOKENIZER = "blimp"
 
@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
                    help="the expected column is a number, compared with the output at the last position")
     p.add_argument("--tolerance", type=float, default=None, metavar="T",
                    help="with --numeric: the largest difference that counts as right (default 1e-4)")
-    p.add_argument("--columns", type=_columns, metavar="IN,EXPECTED",
+    p.add_argument("--columns", type=corpus_columns, metavar="IN,EXPECTED",
                    help="the TAB-separated fields (1-based) holding the input and the expected output, "
                    "e.g. 3,2 for id<TAB>rating<TAB>text (default: the only two)")
     add_tokenizer_arg(p, "split the input column (raw text) with this tokenizer; a saved model's own by default; "
@@ -42,16 +42,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help='last line: {"n": ..., "correct": ..., "accuracy": ...}')
     p.add_argument("--show", type=non_negative_int, default=20, metavar="K", help="list at most K failures (default 20)")
     p.set_defaults(func=cmd_eval)
-
-
-def _columns(text: str) -> tuple[int, int]:
-    parts = text.split(",")
-    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) >= 1 for p in parts):
-        raise argparse.ArgumentTypeError(f"{text!r}: give two field numbers from 1, e.g. 3,2")
-    first, second = (int(p) for p in parts)
-    if first == second:
-        raise argparse.ArgumentTypeError("the input and the expected output must be different fields")
-    return first, second
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

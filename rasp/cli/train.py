@@ -15,10 +15,10 @@ from .args import (
     add_program_args,
     add_sop_arg,
     add_tokenizer_arg,
+    corpus_columns,
     parse_vocab,
     seed_int,
 )
-from .eval import _columns as corpus_columns
 
 TRAIN_HELP = """\
 Train a transformer of the compiled model's shape (pre-LayerNorm, learned positional
