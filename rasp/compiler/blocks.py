@@ -270,9 +270,8 @@ class Lowering:
         for key in ((expr.id, True), (expr.id, False)):
             if key in self.spaces:  # computed already: reading it is cheaper than refusing
                 return Leaf(self.spaces[key])
-        if isinstance(expr, (Map, SequenceMap)) and all(isinstance(c, (Tokens, Constant)) for c in expr.children):
-            if any(isinstance(c, Tokens) for c in expr.children):  # a lexicon lookup: a token feature
-                return Leaf(self.space(expr))
+        if self._is_token_feature(expr):  # a lexicon lookup: the embedding computes it
+            return Leaf(self.space(expr))
         if isinstance(expr, (Map, SequenceMap)):
             return self._within_budget(Apply(expr, expr.fn, [self.tree(c, shared) for c in expr.children]))
         if isinstance(expr, (SelectorWidth, Length)):
