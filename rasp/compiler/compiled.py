@@ -131,10 +131,7 @@ class CompiledModel(_TorchModule):
 
     def encode(self, inputs: Iterable[Input]) -> Any:
         """Token ids (batch, 1 + length) with BOS first, for inputs of one length."""
-        inputs = [self.tokens(raw) for raw in inputs]
-        if self.unk is not None:
-            inputs = [self.map_tokens(raw) for raw in inputs]
-        return encode_ids(self.vocab, self.max_len, inputs, self.device)
+        return encode_ids(self.vocab, self.max_len, [self.map_tokens(raw) for raw in inputs], self.device)
 
     def forward(self, ids: Any) -> Any:
         """Raw output (batch, 1 + length, output width) for token ids from `encode`."""
@@ -149,7 +146,7 @@ class CompiledModel(_TorchModule):
         (`padded_batches`), padding masked out of attention."""
         import torch
 
-        inputs = [self.map_tokens(raw) if self.unk is not None else self.tokens(raw) for raw in inputs]
+        inputs = [self.map_tokens(raw) for raw in inputs]
         results: list[list[Any]] = [[] for _ in inputs]
         with torch.no_grad():
             for idx in padded_batches(inputs, batch_size):
